@@ -1,0 +1,206 @@
+// Starts the gcloud Pub/Sub and Firestore emulators for tests and the local stack.
+// gcloud puts itself and its Java server in a process group of its own. Each emulator runs under a tiny detached
+// `sh` guardian that holds a pipe from us: when the pipe closes (we stopped it, or we died, even by SIGKILL) the
+// guardian kills the emulator's whole group, Java included, then exits. Killing the gcloud wrapper alone would
+// leave the Java server running.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+export type EmulatorKind = 'pubsub' | 'firestore';
+
+export interface Emulator {
+  kind: EmulatorKind;
+  /** `127.0.0.1:PORT`, the form PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST take. */
+  host: string;
+  /** The emulator's process group (gcloud and its Java server). */
+  pgid: number;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+export class EmulatorError extends Error {
+  override name = 'EmulatorError';
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new EmulatorError('could not allocate a port'));
+      });
+    });
+  });
+}
+
+function commandFor(kind: EmulatorKind, host: string, dataDir: string | undefined): string[] {
+  if (kind === 'pubsub') {
+    const args = ['beta', 'emulators', 'pubsub', 'start', `--host-port=${host}`, '--project=local-emulator'];
+    if (dataDir) args.push(`--data-dir=${dataDir}`);
+    return ['gcloud', ...args, '--quiet'];
+  }
+  // Firestore data is in memory only: the emulator has no durable mode (export/import is a separate flow).
+  return ['gcloud', 'emulators', 'firestore', 'start', `--host-port=${host}`, '--quiet'];
+}
+
+/** Says exactly what is missing when gcloud or Java is not installed. */
+export function checkPrerequisites(): void {
+  const missing: string[] = [];
+  const onPath = (bin: string) =>
+    (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, bin)));
+  if (!onPath('gcloud')) {
+    missing.push(
+      'gcloud (Google Cloud CLI) is not on PATH: install it (https://cloud.google.com/sdk/docs/install) and then ' +
+        '`gcloud components install pubsub-emulator cloud-firestore-emulator beta`, or on Debian/Ubuntu ' +
+        '`apt-get install google-cloud-cli google-cloud-cli-pubsub-emulator google-cloud-cli-firestore-emulator`',
+    );
+  }
+  if (!onPath('java')) {
+    missing.push(
+      'java is not on PATH: the emulators need a Java 17+ runtime (e.g. `apt-get install openjdk-17-jre-headless`)',
+    );
+  }
+  if (missing.length > 0) throw new EmulatorError(missing.join('\n'));
+}
+
+async function waitReady(
+  host: string,
+  child: ChildProcess,
+  logFile: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited: number | null = null;
+  child.once('exit', (code) => {
+    exited = code ?? -1;
+  });
+  while (Date.now() < deadline) {
+    if (exited !== null) {
+      throw new EmulatorError(
+        `emulator exited with ${exited} before it was ready; log ${logFile}:\n${tail(logFile)}`,
+      );
+    }
+    try {
+      const res = await fetch(`http://${host}/`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new EmulatorError(
+    `emulator on ${host} not ready after ${timeoutMs} ms; log ${logFile}:\n${tail(logFile)}`,
+  );
+}
+
+function tail(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-20).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function killGroup(pgid: number, graceMs = 5000): Promise<void> {
+  if (!groupAlive(pgid)) return;
+  try {
+    process.kill(-pgid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && groupAlive(pgid)) await new Promise((r) => setTimeout(r, 100));
+  if (groupAlive(pgid)) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export interface StartOptions {
+  logDir: string;
+  port?: number;
+  /** Pub/Sub only: keep topics and subscriptions in this folder across restarts. */
+  dataDir?: string;
+  timeoutMs?: number;
+}
+
+const GUARDIAN = `
+"$@" </dev/null &
+em=$!
+echo "$em" > "$PIDFILE"
+read _ignored
+kill -TERM -"$em" 2>/dev/null || kill -TERM "$em" 2>/dev/null
+i=0
+while kill -0 -"$em" 2>/dev/null && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+kill -KILL -"$em" 2>/dev/null
+exit 0
+`;
+
+export async function startEmulator(kind: EmulatorKind, options: StartOptions): Promise<Emulator> {
+  const port = options.port ?? (await freePort());
+  const host = `127.0.0.1:${port}`;
+  fs.mkdirSync(options.logDir, { recursive: true });
+  const logFile = path.join(options.logDir, `${kind}-emulator-${port}.log`);
+  const pidFile = `${logFile}.pid`;
+  fs.rmSync(pidFile, { force: true });
+  const out = fs.openSync(logFile, 'a');
+  const guardian = spawn('sh', ['-c', GUARDIAN, 'guardian', ...commandFor(kind, host, options.dataDir)], {
+    detached: true,
+    stdio: ['pipe', out, out],
+    env: { ...process.env, PIDFILE: pidFile, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' },
+  });
+  fs.closeSync(out);
+  if (guardian.pid === undefined) throw new EmulatorError(`could not start the ${kind} emulator`);
+  // Neither the guardian nor its pipe may keep our event loop alive.
+  guardian.unref();
+  (guardian.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  const exited = new Promise<void>((resolve) => guardian.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    guardian.stdin?.end();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+    clearTimeout(timer);
+    const pgid = readPid(pidFile);
+    if (pgid !== undefined) await killGroup(pgid, 1000);
+  };
+  try {
+    await waitReady(host, guardian, logFile, options.timeoutMs ?? 90_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const pgid = readPid(pidFile);
+  if (pgid === undefined) {
+    await stop();
+    throw new EmulatorError(`the ${kind} emulator started but its pid file ${pidFile} is missing`);
+  }
+  return { kind, host, pgid, logFile, stop };
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}

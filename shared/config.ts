@@ -1,0 +1,222 @@
+// The one place environment variables are named, read and validated. Both functions call their loader once per
+// instance; a bad value stops the instance with a message that names the variable and says why.
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Every variable the functions read. Terraform and the README are tested against this list. */
+export const ENV = {
+  project: 'GOOGLE_CLOUD_PROJECT',
+  signingKeys: 'CIO_WEBHOOK_SIGNING_KEYS',
+  maxAgeSeconds: 'CIO_SIGNATURE_MAX_AGE_SECONDS',
+  maxFutureSeconds: 'CIO_SIGNATURE_MAX_FUTURE_SECONDS',
+  eventsTopic: 'CIO_EVENTS_TOPIC',
+  maxBodyBytes: 'CIO_MAX_BODY_BYTES',
+  siteId: 'CIO_SITE_ID',
+  trackApiKey: 'CIO_TRACK_API_KEY',
+  region: 'CIO_REGION',
+  trackApiUrl: 'CIO_TRACK_API_URL',
+  trackMaxRps: 'CIO_TRACK_MAX_RPS',
+  suppressOn: 'CIO_SUPPRESS_ON',
+  engagementAttributes: 'CIO_ENGAGEMENT_ATTRIBUTES',
+  dedupeCollection: 'DEDUPE_COLLECTION',
+  dedupeTtlDays: 'DEDUPE_TTL_DAYS',
+  dedupeLeaseSeconds: 'DEDUPE_LEASE_SECONDS',
+  bqDataset: 'BQ_DATASET',
+  bqTable: 'BQ_TABLE',
+  bqRejectsTable: 'BQ_REJECTS_TABLE',
+  logLevel: 'LOG_LEVEL',
+} as const;
+
+/** Variables each function reads (the emulator hosts are read by the Google clients themselves). */
+export const WEBHOOK_ENV: readonly string[] = [
+  ENV.project,
+  ENV.signingKeys,
+  ENV.maxAgeSeconds,
+  ENV.maxFutureSeconds,
+  ENV.eventsTopic,
+  ENV.maxBodyBytes,
+  ENV.logLevel,
+];
+export const PROCESSOR_ENV: readonly string[] = [
+  ENV.project,
+  ENV.siteId,
+  ENV.trackApiKey,
+  ENV.region,
+  ENV.trackApiUrl,
+  ENV.trackMaxRps,
+  ENV.suppressOn,
+  ENV.engagementAttributes,
+  ENV.dedupeCollection,
+  ENV.dedupeTtlDays,
+  ENV.dedupeLeaseSeconds,
+  ENV.bqDataset,
+  ENV.bqTable,
+  ENV.bqRejectsTable,
+  ENV.logLevel,
+];
+
+export const LOG_LEVELS = ['debug', 'info', 'warning', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Metrics whose events may also call Track `suppress()` (which deletes the person). */
+export const SUPPRESSIBLE_METRICS = ['bounced', 'spammed'] as const;
+export type SuppressibleMetric = (typeof SUPPRESSIBLE_METRICS)[number];
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`${variable}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface WebhookConfig {
+  projectId: string;
+  signingKeys: string[];
+  maxAgeSeconds: number;
+  maxFutureSeconds: number;
+  eventsTopic: string;
+  maxBodyBytes: number;
+  logLevel: LogLevel;
+}
+
+export interface TrackCredentials {
+  siteId: string;
+  apiKey: string;
+}
+
+export interface ProcessorConfig {
+  projectId: string;
+  /** Absent = dry-run: actions are decided, logged and recorded, not sent. */
+  track: TrackCredentials | undefined;
+  region: 'us' | 'eu';
+  trackApiUrl: string | undefined;
+  trackMaxRps: number;
+  suppressOn: SuppressibleMetric[];
+  engagementAttributes: boolean;
+  dedupeCollection: string;
+  dedupeTtlDays: number;
+  dedupeLeaseSeconds: number;
+  bqDataset: string;
+  bqTable: string;
+  bqRejectsTable: string;
+  logLevel: LogLevel;
+}
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function required(env: Env, name: string, why: string): string {
+  const value = text(env, name);
+  if (value === undefined) throw new ConfigError(name, `is required (${why})`);
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = text(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = text(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+// Resource ids: letters, digits and the few punctuation marks Pub/Sub, Firestore and BigQuery all accept.
+function identifier(env: Env, name: string, fallback: string, pattern: RegExp): string {
+  const value = text(env, name) ?? fallback;
+  if (!pattern.test(value)) throw new ConfigError(name, `"${value}" is not a valid name (${pattern.source})`);
+  return value;
+}
+
+const TOPIC_ID = /^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/;
+const COLLECTION_ID = /^[A-Za-z0-9_-]{1,100}$/;
+const BQ_ID = /^[A-Za-z0-9_]{1,1024}$/;
+
+function logLevel(env: Env): LogLevel {
+  return oneOf(env, ENV.logLevel, LOG_LEVELS, 'info');
+}
+
+export function loadWebhookConfig(env: Env = process.env): WebhookConfig {
+  const keys = required(env, ENV.signingKeys, 'the webhook refuses to serve unsigned traffic')
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
+  if (keys.length === 0) {
+    throw new ConfigError(ENV.signingKeys, 'holds no key (comma-separated signing keys expected)');
+  }
+  return {
+    projectId: required(env, ENV.project, 'the Pub/Sub topic lives in this project'),
+    signingKeys: keys,
+    maxAgeSeconds: integer(env, ENV.maxAgeSeconds, 691200, 60, 31 * 86400),
+    maxFutureSeconds: integer(env, ENV.maxFutureSeconds, 300, 0, 86400),
+    eventsTopic: identifier(env, ENV.eventsTopic, 'cio-events', TOPIC_ID),
+    maxBodyBytes: integer(env, ENV.maxBodyBytes, 5 * 1024 * 1024, 1024, 9 * 1024 * 1024),
+    logLevel: logLevel(env),
+  };
+}
+
+export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
+  const siteId = text(env, ENV.siteId);
+  const apiKey = text(env, ENV.trackApiKey);
+  if ((siteId === undefined) !== (apiKey === undefined)) {
+    const missing = siteId === undefined ? ENV.siteId : ENV.trackApiKey;
+    throw new ConfigError(
+      missing,
+      `is required when ${missing === ENV.siteId ? ENV.trackApiKey : ENV.siteId} is set (set both for live Track calls, neither for dry-run)`,
+    );
+  }
+  const trackApiUrl = text(env, ENV.trackApiUrl);
+  if (trackApiUrl !== undefined && !/^https?:\/\/[^\s]+\/api\/v1\/?$/.test(trackApiUrl)) {
+    throw new ConfigError(ENV.trackApiUrl, `must be an http(s) URL ending in /api/v1, got "${trackApiUrl}"`);
+  }
+  const suppressOn = (text(env, ENV.suppressOn) ?? '')
+    .split(',')
+    .map((m) => m.trim().toLowerCase())
+    .filter((m) => m !== '');
+  for (const metric of suppressOn) {
+    if (!(SUPPRESSIBLE_METRICS as readonly string[]).includes(metric)) {
+      throw new ConfigError(
+        ENV.suppressOn,
+        `"${metric}" is not one of ${SUPPRESSIBLE_METRICS.join(', ')} (suppress() deletes the person; only these metrics may trigger it)`,
+      );
+    }
+  }
+  return {
+    projectId: required(env, ENV.project, 'Firestore and BigQuery live in this project'),
+    track: siteId !== undefined && apiKey !== undefined ? { siteId, apiKey } : undefined,
+    region: oneOf(env, ENV.region, ['us', 'eu'] as const, 'us'),
+    trackApiUrl: trackApiUrl?.replace(/\/$/, ''),
+    trackMaxRps: integer(env, ENV.trackMaxRps, 10, 1, 100),
+    suppressOn: [...new Set(suppressOn)] as SuppressibleMetric[],
+    engagementAttributes: boolean(env, ENV.engagementAttributes, false),
+    dedupeCollection: identifier(env, ENV.dedupeCollection, 'cio_webhook_events', COLLECTION_ID),
+    dedupeTtlDays: integer(env, ENV.dedupeTtlDays, 30, 1, 3650),
+    dedupeLeaseSeconds: integer(env, ENV.dedupeLeaseSeconds, 120, 5, 3600),
+    bqDataset: identifier(env, ENV.bqDataset, 'customerio', BQ_ID),
+    bqTable: identifier(env, ENV.bqTable, 'events', BQ_ID),
+    bqRejectsTable: identifier(env, ENV.bqRejectsTable, 'rejected_events', BQ_ID),
+    logLevel: logLevel(env),
+  };
+}

@@ -1,0 +1,64 @@
+import { ConfigError, loadProcessorConfig, loadWebhookConfig } from '../shared/config';
+
+const base = { GOOGLE_CLOUD_PROJECT: 'p', CIO_WEBHOOK_SIGNING_KEYS: 'k1, k2' };
+
+describe('webhook config', () => {
+  it('reads defaults and splits the key list', () => {
+    const c = loadWebhookConfig(base);
+    expect(c.signingKeys).toEqual(['k1', 'k2']);
+    expect(c.maxAgeSeconds).toBe(691200);
+    expect(c.maxFutureSeconds).toBe(300);
+    expect(c.eventsTopic).toBe('cio-events');
+    expect(c.maxBodyBytes).toBe(5242880);
+  });
+
+  it('refuses to start without a signing key, naming the variable', () => {
+    expect(() => loadWebhookConfig({ GOOGLE_CLOUD_PROJECT: 'p' })).toThrow(
+      /CIO_WEBHOOK_SIGNING_KEYS: is required/,
+    );
+    expect(() => loadWebhookConfig({ ...base, CIO_WEBHOOK_SIGNING_KEYS: ' , ' })).toThrow(ConfigError);
+  });
+
+  it('rejects malformed numbers with the variable name', () => {
+    expect(() => loadWebhookConfig({ ...base, CIO_MAX_BODY_BYTES: '5MB' })).toThrow(
+      /CIO_MAX_BODY_BYTES: must be a whole number/,
+    );
+  });
+});
+
+describe('processor config', () => {
+  it('is dry-run without credentials and live with both', () => {
+    expect(loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p' }).track).toBeUndefined();
+    expect(
+      loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p', CIO_SITE_ID: 's', CIO_TRACK_API_KEY: 'k' }).track,
+    ).toEqual({
+      siteId: 's',
+      apiKey: 'k',
+    });
+  });
+
+  it('refuses half-configured credentials', () => {
+    expect(() => loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p', CIO_SITE_ID: 's' })).toThrow(
+      /CIO_TRACK_API_KEY/,
+    );
+  });
+
+  it('only lets bounced and spammed trigger suppress()', () => {
+    expect(
+      loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p', CIO_SUPPRESS_ON: 'bounced, spammed' }).suppressOn,
+    ).toEqual(['bounced', 'spammed']);
+    expect(() => loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p', CIO_SUPPRESS_ON: 'opened' })).toThrow(
+      /CIO_SUPPRESS_ON/,
+    );
+  });
+
+  it('validates the Track URL override', () => {
+    expect(() => loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p', CIO_TRACK_API_URL: 'http://x' })).toThrow(
+      /api\/v1/,
+    );
+    expect(
+      loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p', CIO_TRACK_API_URL: 'http://127.0.0.1:9/api/v1/' })
+        .trackApiUrl,
+    ).toBe('http://127.0.0.1:9/api/v1');
+  });
+});
