@@ -1,0 +1,114 @@
+// The warehouse tables, defined once. The processor's row mapping, the local warehouse and Terraform (through the
+// JSON files in terraform/schema/, written by `npm run schema:export` and checked by a test) all read this.
+
+// Legacy type names (INTEGER, BOOLEAN): the API returns these, so Terraform sees no perpetual schema diff.
+export type FieldType = 'STRING' | 'INTEGER' | 'BOOLEAN' | 'TIMESTAMP' | 'JSON' | 'BYTES';
+
+export interface SchemaField {
+  name: string;
+  type: FieldType;
+  mode: 'NULLABLE' | 'REQUIRED' | 'REPEATED';
+  description: string;
+}
+
+export interface TableSpec {
+  fields: SchemaField[];
+  /** Day-partitioned on this TIMESTAMP column. */
+  partitionField: string;
+  clustering: string[];
+  description: string;
+}
+
+const f = (
+  name: string,
+  type: FieldType,
+  description: string,
+  mode: SchemaField['mode'] = 'NULLABLE',
+): SchemaField => ({
+  name,
+  type,
+  mode,
+  description,
+});
+
+export const EVENTS_TABLE: TableSpec = {
+  description: 'Customer.io reporting webhook events, one row per event_id.',
+  partitionField: 'event_timestamp',
+  clustering: ['object_type', 'metric'],
+  fields: [
+    f(
+      'event_id',
+      'STRING',
+      'Customer.io event id (unique per event; the insertId and ledger key).',
+      'REQUIRED',
+    ),
+    f(
+      'object_type',
+      'STRING',
+      'customer, email, push, in_app, sms, whatsapp, slack, webhook (or a newer type).',
+    ),
+    f('metric', 'STRING', 'sent, delivered, opened, clicked, bounced, spammed, unsubscribed, ...'),
+    f(
+      'event_timestamp',
+      'TIMESTAMP',
+      'When the event happened (body `timestamp`); null if the body had none.',
+    ),
+    f('received_at', 'TIMESTAMP', 'When cioWebhook accepted the request.', 'REQUIRED'),
+    f('person_id', 'STRING', 'data.identifiers.id'),
+    f('person_email', 'STRING', 'data.identifiers.email, else data.email_address'),
+    f('cio_id', 'STRING', 'data.identifiers.cio_id'),
+    f('customer_id', 'STRING', 'data.customer_id (deprecated by Customer.io; blank for deleted people)'),
+    f('delivery_id', 'STRING', 'data.delivery_id'),
+    f('action_id', 'INTEGER', 'data.action_id'),
+    f('campaign_id', 'INTEGER', 'data.campaign_id'),
+    f('broadcast_id', 'INTEGER', 'data.broadcast_id'),
+    f('newsletter_id', 'INTEGER', 'data.newsletter_id'),
+    f('journey_id', 'STRING', 'data.journey_id (string or number in the payload, stored as string)'),
+    f('transactional_message_id', 'INTEGER', 'data.transactional_message_id'),
+    f('recipient', 'STRING', 'data.recipient (email, phone, Slack channel, URL or person id)'),
+    f('subject', 'STRING', 'data.subject'),
+    f('href', 'STRING', 'data.href (clicks)'),
+    f('link_id', 'INTEGER', 'data.link_id (clicks)'),
+    f('failure_message', 'STRING', 'data.failure_message'),
+    f('data', 'JSON', 'The whole `data` object as received.'),
+    f(
+      'actions',
+      'STRING',
+      'What the processor did for this event, e.g. identify:email_bounced (dry-run marked).',
+      'REPEATED',
+    ),
+  ],
+};
+
+export const REJECTS_TABLE: TableSpec = {
+  description:
+    'Signed requests that were not a usable event, and Pub/Sub messages that could not be decoded.',
+  partitionField: 'received_at',
+  clustering: ['reason'],
+  fields: [
+    f(
+      'reject_id',
+      'STRING',
+      'sha256 of the raw body (hex): the insertId, so redeliveries do not repeat.',
+      'REQUIRED',
+    ),
+    f('reason', 'STRING', 'Why the message was parked (short code).', 'REQUIRED'),
+    f('detail', 'STRING', 'Human-readable detail.'),
+    f('event_id', 'STRING', 'The event_id, when one could be read.'),
+    f('message_id', 'STRING', 'Pub/Sub message id.'),
+    f('raw_body', 'BYTES', 'The exact bytes Customer.io signed (or the undecodable message data).'),
+    f('attributes', 'JSON', 'Pub/Sub message attributes.'),
+    f(
+      'received_at',
+      'TIMESTAMP',
+      'When cioWebhook accepted the request (publish time if unknown).',
+      'REQUIRED',
+    ),
+    f('rejected_at', 'TIMESTAMP', 'When the processor parked it.', 'REQUIRED'),
+  ],
+};
+
+/** The JSON Terraform's google_bigquery_table `schema` takes (and `bq mk --schema` accepts). */
+export function toBigQueryJson(spec: TableSpec): string {
+  return JSON.stringify(spec.fields, null, 2) + '\n';
+}
