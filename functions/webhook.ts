@@ -1,6 +1,16 @@
-// cioWebhook: placeholder until the receiver lands (issue 2).
+// cioWebhook: Customer.io posts reporting webhooks here. Built once per instance from the environment; a missing
+// signing key throws ConfigError at load, so the instance refuses to start rather than serve unverified traffic.
+// Loads only the Pub/Sub client (DESIGN.md principle 3: the receiver stays tiny).
 import type { HttpFunction } from '@google-cloud/functions-framework';
+import { loadWebhookConfig } from '../shared/config';
+import { createLogger } from '../shared/log';
+import { createPublisher } from '../shared/publisher';
+import { createWebhookHandler } from '../shared/webhook-handler';
 
-export const cioWebhook: HttpFunction = (_req, res) => {
-  res.status(503).send('not implemented');
-};
+const config = loadWebhookConfig();
+
+export const cioWebhook: HttpFunction = createWebhookHandler({
+  config,
+  publisher: createPublisher({ projectId: config.projectId, topic: config.eventsTopic }),
+  logger: createLogger(config.logLevel, { function: 'cioWebhook' }),
+});

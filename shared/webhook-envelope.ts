@@ -1,0 +1,108 @@
+// Reads just enough of a signed webhook body to label its Pub/Sub message. The message data is always the raw
+// bytes; the labels are hints for routing and filtering. A body that is not a Customer.io event is still published,
+// labelled `parse_error`, because refusing a signed body would stall Customer.io's whole stream.
+
+/**
+ * - `invalid_json`: the bytes are not JSON (including an empty body)
+ * - `not_an_object`: JSON, but not an object (`"x"`, `[1]`, `null`)
+ * - `missing_event_id`: an object without a non-empty string `event_id`
+ * - `invalid_event_id`: `event_id` cannot be a Pub/Sub attribute value: over 1024 UTF-8 bytes, or holding lone
+ *   surrogates (not encodable as UTF-8). Cutting it would make distinct events look like duplicates downstream.
+ */
+export type ParseError = 'invalid_json' | 'not_an_object' | 'missing_event_id' | 'invalid_event_id';
+
+export interface Envelope {
+  eventId?: string;
+  objectType?: string;
+  metric?: string;
+  parseError?: ParseError;
+}
+
+/** Pub/Sub rejects the whole publish request when an attribute value exceeds this (and with batching, that would
+ * fail other requests' messages too). */
+export const MAX_ATTRIBUTE_BYTES = 1024;
+
+type JsonObject = Record<string, unknown>;
+
+function isPlainObject(value: unknown): value is JsonObject {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+// Own properties only: a body key like `__proto__` or `constructor` is data, never something inherited.
+function ownString(object: JsonObject, key: string): string | undefined {
+  if (!Object.hasOwn(object, key)) return undefined;
+  const value = object[key];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+// Encoding to UTF-8 turns lone surrogates (valid in a JS string, not in UTF-8) into U+FFFD.
+function utf8(text: string): Buffer {
+  return Buffer.from(text, 'utf8');
+}
+
+/** Longest prefix of whole characters that fits in `maxBytes` of UTF-8. */
+function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = utf8(text);
+  let end = Math.min(bytes.length, maxBytes);
+  // Step back over continuation bytes (10xxxxxx) so the cut falls on a character boundary.
+  while (end < bytes.length && end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
+function parse(raw: Buffer): { ok: true; value: unknown } | { ok: false } {
+  try {
+    // Invalid UTF-8 decodes to U+FFFD rather than throwing; V8's JSON.parse is not recursive, so deep nesting is fine.
+    return { ok: true, value: JSON.parse(raw.toString('utf8')) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/**
+ * `alreadyParsed`: what the framework parsed from these exact bytes as `application/json`, if anything; used when it
+ * is a plain object so a large body is not parsed twice. Anything else is re-read from `raw`.
+ */
+export function readEnvelope(raw: Buffer, alreadyParsed?: unknown): Envelope {
+  let body: unknown;
+  if (raw.length > 0 && isPlainObject(alreadyParsed)) {
+    body = alreadyParsed;
+  } else {
+    const parsed = parse(raw);
+    if (!parsed.ok) return { parseError: 'invalid_json' };
+    body = parsed.value;
+  }
+  if (!isPlainObject(body)) return { parseError: 'not_an_object' };
+
+  // object_type and metric are only labels: an oversized one (no real event has one) is cut, not refused.
+  const objectType = ownString(body, 'object_type');
+  const metric = ownString(body, 'metric');
+  const envelope: Envelope = {
+    ...(objectType !== undefined && { objectType: truncateUtf8(objectType, MAX_ATTRIBUTE_BYTES) }),
+    ...(metric !== undefined && { metric: truncateUtf8(metric, MAX_ATTRIBUTE_BYTES) }),
+  };
+  const eventId = ownString(body, 'event_id');
+  if (eventId === undefined) return { ...envelope, parseError: 'missing_event_id' };
+  const encoded = utf8(eventId);
+  if (encoded.length > MAX_ATTRIBUTE_BYTES || encoded.toString('utf8') !== eventId) {
+    return { ...envelope, parseError: 'invalid_event_id' };
+  }
+  return { ...envelope, eventId };
+}
+
+/** The attributes of the Pub/Sub message (DESIGN.md "Pub/Sub message published by the webhook"). */
+export function messageAttributes(
+  envelope: Envelope,
+  cioTimestamp: string,
+  receivedAt: Date,
+): Record<string, string> {
+  return {
+    ...(envelope.eventId !== undefined && { event_id: envelope.eventId }),
+    ...(envelope.objectType !== undefined && { object_type: envelope.objectType }),
+    ...(envelope.metric !== undefined && { metric: envelope.metric }),
+    cio_timestamp: cioTimestamp,
+    received_at: receivedAt.toISOString(),
+    ...(envelope.parseError !== undefined && { parse_error: envelope.parseError }),
+  };
+}

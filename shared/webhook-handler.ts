@@ -1,0 +1,109 @@
+// The webhook's request → response logic (status codes: DESIGN.md "Webhook status codes"). Customer.io retries
+// anything but a 2xx and holds back later events meanwhile, so: 2xx only once Pub/Sub holds the exact bytes, a signed
+// body is accepted whatever it contains, 401 only for requests Customer.io did not sign, 503 when we could not store.
+
+import type { HttpFunction, Request, Response } from '@google-cloud/functions-framework';
+import type { WebhookConfig } from './config';
+import type { Fields, Logger } from './log';
+import { PublishError, type Publisher } from './publisher';
+import { verifySignature, type SignatureFailure } from './signature';
+import { messageAttributes, readEnvelope } from './webhook-envelope';
+
+export interface WebhookHandlerDeps {
+  config: Pick<WebhookConfig, 'signingKeys' | 'maxAgeSeconds' | 'maxFutureSeconds' | 'maxBodyBytes'>;
+  publisher: Pick<Publisher, 'publish'>;
+  logger: Logger;
+  /** Milliseconds since the epoch; injectable so tests can sit exactly on the timestamp window's edges. */
+  now?: () => number;
+}
+
+/** Short and fixed: the reason an operator needs, nothing about keys or the expected signature. */
+const UNAUTHORIZED: Record<SignatureFailure, string> = {
+  unsigned: 'missing signature',
+  malformed: 'malformed signature',
+  mismatch: 'invalid signature',
+  stale: 'timestamp too old',
+  future: 'timestamp in the future',
+};
+
+const EMPTY = Buffer.alloc(0);
+
+function reply(res: Response, status: number, text: string): void {
+  res.status(status).type('text/plain').send(text);
+}
+
+export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
+  const { config, publisher, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const policy = {
+    keys: config.signingKeys,
+    maxAgeSeconds: config.maxAgeSeconds,
+    maxFutureSeconds: config.maxFutureSeconds,
+  };
+
+  return async (req: Request, res: Response): Promise<void> => {
+    const started = performance.now();
+    const receivedAt = now();
+    const done = (level: 'info' | 'warn' | 'error', status: number, outcome: string, fields: Fields = {}) => {
+      const latency_ms = Math.round((performance.now() - started) * 10) / 10;
+      logger[level]('webhook request', { outcome, status, latency_ms, ...fields });
+    };
+
+    if (req.method !== 'POST') {
+      res.set('Allow', 'POST');
+      reply(res, 405, 'method not allowed');
+      done('info', 405, 'method_not_allowed', { method: req.method });
+      return;
+    }
+    // The framework keeps the exact bytes it read; without a body (or a content type it reads) there are none.
+    const raw = Buffer.isBuffer(req.rawBody) ? req.rawBody : EMPTY;
+    if (raw.length > config.maxBodyBytes) {
+      reply(res, 413, 'body too large');
+      done('warn', 413, 'body_too_large', { body_bytes: raw.length, max_body_bytes: config.maxBodyBytes });
+      return;
+    }
+
+    const timestamp = req.headers['x-cio-timestamp'];
+    const verdict = verifySignature(
+      { signature: req.headers['x-cio-signature'], timestamp, body: raw },
+      policy,
+      receivedAt,
+    );
+    if (!verdict.ok) {
+      reply(res, 401, UNAUTHORIZED[verdict.reason]);
+      done('warn', 401, 'rejected_signature', { reason: verdict.reason, detail: verdict.detail });
+      return;
+    }
+
+    // A verified timestamp is a string of digits.
+    const cioTimestamp = timestamp as string;
+    const envelope = readEnvelope(raw, req.is('application/json') ? (req.body as unknown) : undefined);
+    const eventFields = {
+      event_id: envelope.eventId,
+      object_type: envelope.objectType,
+      metric: envelope.metric,
+      key_index: verdict.keyIndex,
+      body_bytes: raw.length,
+      ...(envelope.parseError !== undefined && { parse_error: envelope.parseError }),
+    };
+    try {
+      await publisher.publish({
+        data: raw,
+        attributes: messageAttributes(envelope, cioTimestamp, new Date(receivedAt)),
+      });
+    } catch (err) {
+      reply(res, 503, 'temporarily unavailable');
+      const timedOut = err instanceof PublishError && err.timedOut;
+      done('error', 503, timedOut ? 'publish_timeout' : 'publish_failed', {
+        ...eventFields,
+        error: err,
+        ...(err instanceof PublishError && err.code !== undefined && { grpc_code: err.code }),
+      });
+      return;
+    }
+    reply(res, 200, 'ok');
+    // A signed body that is not an event is parked downstream; WARNING so it is noticed.
+    if (envelope.parseError !== undefined) done('warn', 200, 'published_unparseable', eventFields);
+    else done('info', 200, 'published', eventFields);
+  };
+}
