@@ -1,0 +1,121 @@
+// The Customer.io reporting-webhook event, validated once here. Customer.io's own examples break their documented
+// required lists, so every field is optional except `event_id` (the dedupe key: without it an event cannot be
+// processed exactly once, so it is parked). Unknown object_types and metrics are accepted as they are: new ones
+// appear over time. Top-level fields must have the documented JSON types; inside `data` nothing is enforced, the
+// accessors below read what they understand and the whole object is kept for the warehouse.
+
+export interface CioEvent {
+  eventId: string;
+  objectType: string | undefined;
+  metric: string | undefined;
+  /** Unix seconds when the event happened (body `timestamp`), not when it was sent. */
+  timestamp: number | undefined;
+  data: Readonly<Record<string, unknown>>;
+}
+
+export type EventRejectReason = 'not_json' | 'not_an_object' | 'invalid_event';
+
+export type ParsedEvent =
+  { ok: true; event: CioEvent } | { ok: false; reason: EventRejectReason; detail: string; eventId?: string };
+
+const MAX_EVENT_ID_LENGTH = 1024;
+// BigQuery TIMESTAMP range: 0001-01-01 .. 9999-12-31 (seconds).
+const MIN_TIMESTAMP = -62135596800;
+const MAX_TIMESTAMP = 253402300799;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function invalid(detail: string, eventId?: string): ParsedEvent {
+  return { ok: false, reason: 'invalid_event', detail, eventId };
+}
+
+function optionalString(body: Record<string, unknown>, key: string): string | undefined | null {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' ? value : null;
+}
+
+/** Parses the exact bytes Customer.io signed. */
+export function parseEvent(raw: Buffer): ParsedEvent {
+  let body: unknown;
+  try {
+    body = JSON.parse(utf8.decode(raw));
+  } catch (err) {
+    return { ok: false, reason: 'not_json', detail: (err as Error).message.slice(0, 300) };
+  }
+  if (!isPlainObject(body)) {
+    const kind = body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`;
+    return { ok: false, reason: 'not_an_object', detail: `the body is ${kind}, not an event object` };
+  }
+
+  const rawId = body.event_id;
+  if (typeof rawId !== 'string' || rawId.trim() === '') return invalid('event_id is missing or not a string');
+  if (rawId.length > MAX_EVENT_ID_LENGTH) return invalid(`event_id is longer than ${MAX_EVENT_ID_LENGTH}`);
+  const eventId = rawId;
+
+  const objectType = optionalString(body, 'object_type');
+  if (objectType === null) return invalid('object_type is not a string', eventId);
+  const metric = optionalString(body, 'metric');
+  if (metric === null) return invalid('metric is not a string', eventId);
+
+  let timestamp: number | undefined;
+  const ts = body.timestamp;
+  if (ts !== undefined && ts !== null) {
+    timestamp = typeof ts === 'string' && /^-?\d+(\.\d+)?$/.test(ts) ? Number(ts) : (ts as number);
+    if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
+      return invalid('timestamp is not a number of unix seconds', eventId);
+    }
+    if (timestamp < MIN_TIMESTAMP || timestamp > MAX_TIMESTAMP) {
+      return invalid(`timestamp ${timestamp} is outside the representable range`, eventId);
+    }
+  }
+
+  const data = body.data ?? {};
+  if (!isPlainObject(data)) return invalid('data is not an object', eventId);
+
+  return { ok: true, event: { eventId, objectType, metric, timestamp, data } };
+}
+
+/** A scalar as text (ids arrive as strings or numbers); anything else is absent. */
+export function asText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+export function dataText(event: CioEvent, key: string): string | undefined {
+  return asText(event.data[key]);
+}
+
+export interface Identifiers {
+  id: string | undefined;
+  email: string | undefined;
+  cioId: string | undefined;
+}
+
+export function identifiers(event: CioEvent): Identifiers {
+  const ids = event.data.identifiers;
+  if (!isPlainObject(ids)) return { id: undefined, email: undefined, cioId: undefined };
+  return { id: asText(ids.id), email: asText(ids.email), cioId: asText(ids.cio_id) };
+}
+
+/** identifiers.email, else email_address (customer events). */
+export function personEmail(event: CioEvent): string | undefined {
+  return identifiers(event).email ?? dataText(event, 'email_address');
+}
+
+const present = (s: string | undefined): s is string => s !== undefined && s.trim() !== '';
+
+/** Who Track API calls address: identifiers.id, else `cio_<cio_id>`, else the email. Blank values are skipped. */
+export function personToActOn(event: CioEvent): string | undefined {
+  const ids = identifiers(event);
+  if (present(ids.id)) return ids.id;
+  if (present(ids.cioId)) return `cio_${ids.cioId}`;
+  const email = personEmail(event);
+  return present(email) ? email : undefined;
+}

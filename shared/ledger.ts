@@ -1,0 +1,183 @@
+// The dedupe ledger: one Firestore document per event_id at {collection}/{sha256(event_id) hex} (hashing spreads
+// the time-ordered ids across the key space, avoiding hot-spotting). It turns Pub/Sub's at-least-once delivery into
+// one set of effects per event:
+//
+//   claim    one transaction: absent → claim; processing with an expired lease → take over (attempts + 1);
+//            processing with a live lease → busy (the caller nacks: another worker has it, or it is this very
+//            message redelivered after a crash; acking would lose it); done → duplicate.
+//   progress failure path only: which steps completed (each action's result token, the warehouse insert), so the
+//            redelivery resumes instead of repeating them; releases the lease so it may start at once. Written
+//            only if this claim still holds the lease.
+//   complete the done mark, after every effect succeeded.
+//
+// Document shape:
+//   event_id           string       the Customer.io event id
+//   state              'processing' | 'done'
+//   lease_owner        string       random id of the claim holding the lease
+//   lease_until        Timestamp    a claim older than this may be taken over
+//   attempts           number       claims so far (1 = first delivery processed)
+//   actions_completed  map          action key → result token, for actions whose call finished (failure path)
+//   warehouse_done     boolean      the row is in the warehouse (or the event was parked as row_invalid)
+//   actions            string[]     the row's actions tokens (set when done)
+//   first_seen_at      Timestamp
+//   done_at            Timestamp | null
+//   expire_at          Timestamp    TTL field: now + DEDUPE_TTL_DAYS, set by the first write so abandoned
+//                                   documents expire too; moved to done_at + DEDUPE_TTL_DAYS when done
+//
+// Cost: a fresh event is 1 read + 2 writes (claim, complete); a duplicate or busy event 1 read + 0 writes. The
+// transaction callback makes no external call (Firestore may run it more than once).
+
+import { createHash, randomUUID } from 'node:crypto';
+import { Timestamp, type Firestore } from '@google-cloud/firestore';
+
+/** Firestore document reads and writes made for one event (reported in its log line). */
+export interface FirestoreOps {
+  reads: number;
+  writes: number;
+}
+
+export interface Progress {
+  /** Action key → result token, for the actions that already ran. */
+  actionsCompleted: Readonly<Record<string, string>>;
+  warehouseDone: boolean;
+}
+
+export type Claim =
+  | { kind: 'claimed'; claimId: string; attempts: number; progress: Progress }
+  | { kind: 'duplicate' }
+  | { kind: 'busy'; leaseUntil: Date; attempts: number };
+
+export interface LedgerOptions {
+  collection: string;
+  leaseSeconds: number;
+  ttlDays: number;
+}
+
+interface LedgerDoc {
+  event_id: string;
+  state: 'processing' | 'done';
+  lease_owner: string;
+  lease_until: Timestamp;
+  attempts: number;
+  actions_completed: Record<string, string>;
+  warehouse_done: boolean;
+  actions: string[];
+  first_seen_at: Timestamp;
+  done_at: Timestamp | null;
+  expire_at: Timestamp;
+}
+
+const DAY_MS = 86_400_000;
+
+export function ledgerDocId(eventId: string): string {
+  return createHash('sha256').update(eventId, 'utf8').digest('hex');
+}
+
+export class Ledger {
+  constructor(
+    private readonly firestore: Firestore,
+    private readonly options: LedgerOptions,
+  ) {}
+
+  private ref(eventId: string) {
+    return this.firestore.collection(this.options.collection).doc(ledgerDocId(eventId));
+  }
+
+  private expireAt(fromMs: number): Timestamp {
+    return Timestamp.fromMillis(fromMs + this.options.ttlDays * DAY_MS);
+  }
+
+  async claim(eventId: string, ops: FirestoreOps): Promise<Claim> {
+    const ref = this.ref(eventId);
+    const claimId = randomUUID();
+    const { claim, wrote } = await this.firestore.runTransaction(async (tx) => {
+      const snap = await tx.get(ref);
+      ops.reads += 1;
+      const now = Date.now();
+      const leaseUntil = Timestamp.fromMillis(now + this.options.leaseSeconds * 1000);
+      const doc = snap.data() as Partial<LedgerDoc> | undefined;
+      if (doc === undefined) {
+        const fresh: LedgerDoc = {
+          event_id: eventId,
+          state: 'processing',
+          lease_owner: claimId,
+          lease_until: leaseUntil,
+          attempts: 1,
+          actions_completed: {},
+          warehouse_done: false,
+          actions: [],
+          first_seen_at: Timestamp.fromMillis(now),
+          done_at: null,
+          expire_at: this.expireAt(now),
+        };
+        tx.create(ref, fresh);
+        const claimed: Claim = { kind: 'claimed', claimId, attempts: 1, progress: noProgress() };
+        return { claim: claimed, wrote: true };
+      }
+      const attempts = typeof doc.attempts === 'number' ? doc.attempts : 0;
+      if (doc.state === 'done') return { claim: { kind: 'duplicate' } as Claim, wrote: false };
+      const until = doc.lease_until instanceof Timestamp ? doc.lease_until.toMillis() : 0;
+      if (until > now) {
+        return { claim: { kind: 'busy', leaseUntil: new Date(until), attempts } as Claim, wrote: false };
+      }
+      tx.update(ref, { lease_owner: claimId, lease_until: leaseUntil, attempts: attempts + 1 });
+      const claimed: Claim = {
+        kind: 'claimed',
+        claimId,
+        attempts: attempts + 1,
+        progress: {
+          actionsCompleted: { ...(doc.actions_completed ?? {}) },
+          warehouseDone: doc.warehouse_done === true,
+        },
+      };
+      return { claim: claimed, wrote: true };
+    });
+    if (wrote) ops.writes += 1;
+    return claim;
+  }
+
+  /** Marks the event done with the row's actions. Only call after every effect succeeded. */
+  async complete(eventId: string, actions: readonly string[], ops: FirestoreOps): Promise<void> {
+    const now = Date.now();
+    await this.ref(eventId).update({
+      state: 'done',
+      done_at: Timestamp.fromMillis(now),
+      actions: [...actions],
+      warehouse_done: true,
+      expire_at: this.expireAt(now),
+    });
+    ops.writes += 1;
+  }
+
+  /**
+   * Failure path: records completed steps (and, with `releaseLease`, ends the lease so the redelivery can take
+   * over at once) if `claimId` still holds the event. Returns false when another claim has taken it over.
+   */
+  async saveProgress(
+    eventId: string,
+    claimId: string,
+    progress: Progress,
+    releaseLease: boolean,
+    ops: FirestoreOps,
+  ): Promise<boolean> {
+    const ref = this.ref(eventId);
+    const saved = await this.firestore.runTransaction(async (tx) => {
+      const snap = await tx.get(ref);
+      ops.reads += 1;
+      const doc = snap.data() as Partial<LedgerDoc> | undefined;
+      if (doc === undefined || doc.state !== 'processing' || doc.lease_owner !== claimId) return false;
+      tx.update(ref, {
+        actions_completed: { ...progress.actionsCompleted },
+        warehouse_done: progress.warehouseDone,
+        ...(releaseLease && { lease_until: Timestamp.fromMillis(Date.now()) }),
+      });
+      return true;
+    });
+    if (saved) ops.writes += 1;
+    return saved;
+  }
+}
+
+function noProgress(): Progress {
+  return { actionsCompleted: {}, warehouseDone: false };
+}
