@@ -1,0 +1,29 @@
+# APIs the deployment uses. Eventarc is not among them: the processor is fed by a Terraform-managed Pub/Sub push
+# subscription, not by a function event trigger. disable_on_destroy = false because other workloads in the
+# project may rely on the same APIs.
+
+locals {
+  required_apis = toset([
+    "artifactregistry.googleapis.com",     # images Cloud Build produces for the functions
+    "bigquery.googleapis.com",             # warehouse
+    "cloudbuild.googleapis.com",           # builds the function source
+    "cloudfunctions.googleapis.com",       # the functions API
+    "cloudresourcemanager.googleapis.com", # project lookup (project number for service agents)
+    "firestore.googleapis.com",            # ledger
+    "iam.googleapis.com",                  # service accounts
+    "logging.googleapis.com",              # log-based metrics
+    "monitoring.googleapis.com",           # alert policies
+    "pubsub.googleapis.com",               # queue and dead letters
+    "run.googleapis.com",                  # gen2 functions run as Cloud Run services
+    "secretmanager.googleapis.com",        # signing key, Track credentials
+    "storage.googleapis.com",              # function source bucket
+  ])
+}
+
+resource "google_project_service" "apis" {
+  for_each = local.required_apis
+
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}
