@@ -233,9 +233,10 @@ resource "google_monitoring_alert_policy" "dead_letters" {
     content   = <<-EOT
       The processor failed an event ${var.max_delivery_attempts} times and Pub/Sub parked it on
       `${local.dead_letter_topic}`. It is kept in the subscription `${local.dead_letter_subscription}` for
-      ${var.dead_letter_retention}. Find the cause in the processor's logs, fix it, then replay: pull the messages
-      and publish their data and attributes back to `${var.events_topic}` (the ledger makes replays safe), or inspect
-      them with `gcloud pubsub subscriptions pull ${local.dead_letter_subscription} --project=${var.project_id} --limit=10`.
+      ${var.dead_letter_retention}. Inspect them without acknowledging:
+      `gcloud pubsub subscriptions pull ${local.dead_letter_subscription} --project=${var.project_id} --limit=10`.
+      Find the cause in the processor's logs, fix it, then replay them onto `${var.events_topic}` with the project's
+      CLI: `cio-webhooks replay-dead-letters --project ${var.project_id}` (the ledger makes replays safe).
     EOT
   }
 

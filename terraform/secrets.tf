@@ -59,7 +59,6 @@ resource "google_secret_manager_secret_version" "track_site_id" {
   secret_data_wo         = var.track_site_id
   secret_data_wo_version = var.track_credentials_version
 
-  # A new value replaces the version; create the new one first so the secret is never without a value.
   lifecycle {
     create_before_destroy = true
   }
@@ -72,7 +71,6 @@ resource "google_secret_manager_secret_version" "track_api_key" {
   secret_data_wo         = var.track_api_key
   secret_data_wo_version = var.track_credentials_version
 
-  # A new value replaces the version; create the new one first so the secret is never without a value.
   lifecycle {
     create_before_destroy = true
   }
