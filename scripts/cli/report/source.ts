@@ -17,14 +17,21 @@ export interface WarehouseSource {
 export interface BigQuerySourceOptions {
   projectId: string;
   datasetId: string;
-  /** A client of your own (credentials, location); default: `new BigQuery({ projectId })`. */
+  /** A client of your own (endpoint, credentials, location); default: `new BigQuery({ projectId })`. */
   bigquery?: BigQuery;
+  /** Default: `BigQuery <project>.<dataset>`. */
+  label?: string;
 }
 
-export function bigQuerySource({ projectId, datasetId, bigquery }: BigQuerySourceOptions): WarehouseSource {
+export function bigQuerySource({
+  projectId,
+  datasetId,
+  bigquery,
+  label,
+}: BigQuerySourceOptions): WarehouseSource {
   const client = bigquery ?? new BigQuery({ projectId });
   return {
-    label: `BigQuery ${projectId}.${datasetId}`,
+    label: label ?? `BigQuery ${projectId}.${datasetId}`,
     table: (id) => `\`${projectId}.${datasetId}.${id}\``,
     query: async (sql) => {
       const [rows] = await client.query({ query: sql, useLegacySql: false });
