@@ -2,7 +2,11 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+    'teeny-request/build/src/index\\.js$': '<rootDir>/test/support/teeny-request-transform.mjs',
+  },
+  transformIgnorePatterns: ['/node_modules/(?!teeny-request/build/src/index\\.js$)'],
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

@@ -1,0 +1,46 @@
+// Creates the warehouse dataset and tables (shared/warehouse-schema.ts) through the real BigQuery client, so it works
+// the same against the local warehouse and real BigQuery. Idempotent: existing objects are kept; a table that lacks
+// fields added to the schema since it was created gets them (BigQuery allows adding NULLABLE/REPEATED fields).
+import type { BigQuery, Dataset, TableField } from '@google-cloud/bigquery';
+import { EVENTS_TABLE, REJECTS_TABLE, type TableSpec } from '../../../shared/warehouse-schema';
+
+export async function ensureWarehouseTables(
+  bigquery: BigQuery,
+  dataset: string,
+  tables: { events: string; rejects: string },
+): Promise<void> {
+  const [ds] = await bigquery.dataset(dataset).get({ autoCreate: true });
+  await ensureTable(ds, tables.events, EVENTS_TABLE);
+  await ensureTable(ds, tables.rejects, REJECTS_TABLE);
+}
+
+async function ensureTable(ds: Dataset, name: string, spec: TableSpec): Promise<void> {
+  const schema: TableField[] = spec.fields.map((f) => ({ ...f }));
+  const table = ds.table(name);
+  const [exists] = await table.exists();
+  if (!exists) {
+    try {
+      await ds.createTable(name, {
+        schema,
+        timePartitioning: { type: 'DAY', field: spec.partitionField },
+        clustering: { fields: spec.clustering },
+        description: spec.description,
+      });
+      return;
+    } catch (e) {
+      // Someone else created it in the meantime: fall through to the schema check.
+      if ((e as { code?: unknown }).code !== 409) throw e;
+    }
+  }
+  const [meta] = await table.getMetadata();
+  const current = (meta.schema?.fields ?? []) as TableField[];
+  const known = new Set(current.map((f) => f.name?.toLowerCase()));
+  const missing = schema.filter((f) => !known.has(f.name!.toLowerCase()));
+  if (missing.length === 0) return;
+  if (missing.some((f) => f.mode === 'REQUIRED'))
+    throw new Error(
+      `Table ${ds.id}.${name} lacks REQUIRED field(s) ${missing.map((f) => f.name).join(', ')}; BigQuery cannot add ` +
+        'REQUIRED fields to an existing table. Recreate it or migrate it by hand.',
+    );
+  await table.setMetadata({ schema: { fields: [...current, ...missing] } });
+}
