@@ -22,11 +22,12 @@ export interface Batching {
 }
 
 /**
- * Tuned with `npm run bench -- webhook` (figures in the report of issue 2): a lone request waits at most
- * `maxMilliseconds` for company, and concurrent requests arriving within that window share one Publish call, which
- * is what keeps throughput up under load. Larger windows add their full length to every lone request's latency.
+ * Group commit, tuned with `npm run bench -- webhook`. A message that finds no Publish call of ours in flight is sent
+ * at once, so a lone request waits for nobody; messages arriving while one is in flight are sent together when it
+ * returns, or after `maxMilliseconds` if it is slow. Batches thus grow with load on their own. `maxMessages` is the
+ * API's per-call limit.
  */
-export const DEFAULT_BATCHING: Batching = { maxMessages: 100, maxMilliseconds: 2 };
+export const DEFAULT_BATCHING: Batching = { maxMessages: 1000, maxMilliseconds: 5 };
 
 /** Total time a publish may take, client retries included, before the webhook gives up and answers 503. */
 export const DEFAULT_PUBLISH_BUDGET_MS = 2500;
@@ -61,37 +62,80 @@ function grpcCode(err: unknown): number | undefined {
 
 export function createPublisher(options: PublisherOptions): Publisher {
   const budgetMs = options.budgetMs ?? DEFAULT_PUBLISH_BUDGET_MS;
+  const clientBudgetMs = Math.max(1, budgetMs - 300);
   const pubsub = new PubSub({
     projectId: options.projectId,
     ...(options.apiEndpoint !== undefined && { apiEndpoint: options.apiEndpoint }),
   });
   const publishOptions: PublishOptions = {
     batching: options.batching ?? DEFAULT_BATCHING,
-    // The client retries Publish for up to 600 s by default. A gax `timeout` caps each attempt AND the total of all
-    // retries, so the client stops within the budget too instead of retrying for a request that already got 503.
-    gaxOpts: { timeout: budgetMs },
+    // The client retries Publish for up to 600 s by default, sleeping up to 60 s between attempts. Bound both: it
+    // gives up a little before the budget (so its error, e.g. UNAVAILABLE, is what gets logged), and a retry sleep
+    // overshoots that by at most 200 ms, instead of holding the message for a retry nobody waits for.
+    gaxOpts: {
+      timeout: clientBudgetMs,
+      retry: {
+        backoffSettings: {
+          initialRetryDelayMillis: 50,
+          retryDelayMultiplier: 2,
+          maxRetryDelayMillis: 200,
+          initialRpcTimeoutMillis: clientBudgetMs,
+          rpcTimeoutMultiplier: 1,
+          maxRpcTimeoutMillis: clientBudgetMs,
+          totalTimeoutMillis: clientBudgetMs,
+        },
+      },
+    },
   };
   const topic = pubsub.topic(options.topic, publishOptions);
 
+  // topic.flush() sends the open batch now, then whatever accumulated meanwhile, one call at a time, until the queue
+  // is empty. Its error needs no handling here: every message of the failed call gets it through its own callback.
+  // After a failure, flushing pauses (messages go out on the batch timer) until a publish succeeds again, because
+  // each failed flush leaves a listener on the queue until the next successful drain.
+  let draining = false;
+  let flushFailed = false;
+  const drain = () => {
+    draining = true;
+    topic.flush().then(
+      () => {
+        draining = false;
+        flushFailed = false;
+      },
+      () => {
+        draining = false;
+        flushFailed = true;
+      },
+    );
+  };
+
   return {
-    async publish(message) {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
+    // One promise per message, callbacks below it: functions-framework runs each request in a domain, where every
+    // promise also costs an async hook.
+    publish(message) {
+      return new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(
           () => reject(new PublishError(`publish not acknowledged within ${budgetMs} ms`, true, undefined)),
           budgetMs,
         );
+        const settle = (err?: unknown, messageId?: string | null) => {
+          clearTimeout(timer);
+          if (err) {
+            const reason = err instanceof Error ? err.message : String(err);
+            reject(new PublishError(`publish failed: ${reason}`, false, grpcCode(err), { cause: err }));
+          } else {
+            flushFailed = false;
+            resolve(messageId ?? '');
+          }
+        };
+        try {
+          // Never an ordering key: an ordered queue stops publishing for its key after one failure.
+          topic.publishMessage(message, settle);
+          if (!draining && !flushFailed) drain();
+        } catch (err) {
+          settle(err); // invalid message (e.g. a non-string attribute), thrown synchronously
+        }
       });
-      try {
-        // Never an ordering key: an ordered queue stops publishing for its key after one failure.
-        return await Promise.race([topic.publishMessage(message), deadline]);
-      } catch (err) {
-        if (err instanceof PublishError) throw err;
-        const reason = err instanceof Error ? err.message : String(err);
-        throw new PublishError(`publish failed: ${reason}`, false, grpcCode(err), { cause: err });
-      } finally {
-        clearTimeout(timer);
-      }
     },
     async close() {
       await topic.flush();
