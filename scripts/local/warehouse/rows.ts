@@ -22,6 +22,9 @@ const invalid = (location: string, message: string): InsertRowError => ({
   message,
 });
 
+/** BigQuery's maximum row size for streaming inserts. */
+const MAX_ROW_BYTES = 5 * 1024 * 1024;
+
 export function convertRow(
   fields: readonly BqField[],
   json: unknown,
@@ -29,6 +32,12 @@ export function convertRow(
 ): RowResult {
   if (json === null || typeof json !== 'object' || Array.isArray(json))
     return { ok: false, error: invalid('', 'Row is not a JSON object.') };
+  const size = Buffer.byteLength(JSON.stringify(json));
+  if (size > MAX_ROW_BYTES)
+    return {
+      ok: false,
+      error: invalid('', `Maximum allowed row size exceeded. Allowed: ${MAX_ROW_BYTES} Row size: ${size}`),
+    };
   const row = json as Record<string, unknown>;
   const byName = new Map(fields.map((f) => [f.name.toLowerCase(), f]));
   if (!ignoreUnknownValues) {

@@ -76,7 +76,10 @@ interface JobResult {
   created: number;
 }
 
+/** BigQuery's limits: 10 MB per request (400 above it; the front end answers 413 to far larger bodies). */
+const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const MAX_ROWS_PER_REQUEST = 50_000;
 /** Finished query jobs kept for getQueryResults/jobs.get; the oldest are forgotten first. */
 const MAX_JOBS = 200;
 
@@ -473,6 +476,12 @@ function classify(method: string, s: string[]): Route | undefined {
 function parseInsertRows(body: Record<string, unknown>): InsertRequestRow[] {
   if (!Array.isArray(body.rows) || body.rows.length === 0)
     throw new BqHttpError(400, 'invalid', 'No rows present in the request.');
+  if (body.rows.length > MAX_ROWS_PER_REQUEST)
+    throw new BqHttpError(
+      400,
+      'invalid',
+      `too many rows present in the request, limit: ${MAX_ROWS_PER_REQUEST} row count: ${body.rows.length}.`,
+    );
   return body.rows.map((r: unknown) => {
     const row = (r ?? {}) as { insertId?: unknown; json?: unknown };
     return { insertId: typeof row.insertId === 'string' ? row.insertId : undefined, json: row.json };
@@ -507,6 +516,12 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   }
   let raw = Buffer.concat(chunks);
   if (req.headers['content-encoding'] === 'gzip') raw = zlib.gunzipSync(raw);
+  if (raw.length > MAX_REQUEST_BYTES)
+    throw new BqHttpError(
+      400,
+      'badRequest',
+      `Request payload size exceeds the limit: ${MAX_REQUEST_BYTES} bytes.`,
+    );
   if (raw.length === 0) return {};
   try {
     const parsed: unknown = JSON.parse(raw.toString('utf8'));
