@@ -12,6 +12,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'sign and POST events (fixtures, files or a generated stream) to a webhook',
     load: async () => (await import('./send')).runSend,
   },
+  report: {
+    summary: 'write a self-contained HTML deliverability report from the warehouse',
+    load: async () => (await import('./report')).runReport,
+  },
   'replay-dead-letters': {
     summary: 'move dead-lettered messages back onto the events topic',
     load: async () => (await import('./replay-dead-letters')).runReplayDeadLetters,

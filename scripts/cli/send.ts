@@ -72,7 +72,8 @@ async function post(event: OutgoingEvent, options: SendOptions): Promise<SendRes
         'x-cio-timestamp': timestamp,
         'x-cio-signature': sign(options.key, timestamp, event.body),
       },
-      body: event.body,
+      // A plain Uint8Array copy: fetch's BodyInit type does not take a Buffer over a possibly shared ArrayBuffer.
+      body: new Uint8Array(event.body),
       signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });
     await res.arrayBuffer();
