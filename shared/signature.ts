@@ -19,12 +19,16 @@ export type SignatureFailure = 'unsigned' | 'malformed' | 'mismatch' | 'stale' |
 export type SignatureResult =
   | {
       ok: true;
-      /** Which configured key matched: shows when the old key of a rotation stops being used. */ keyIndex: number;
+      /** Which configured key matched: shows when the old key of a rotation stops being used. */
+      keyIndex: number;
+      /** The X-CIO-Timestamp header as signed (unix seconds, digits only). */
+      timestamp: string;
     }
   | {
       ok: false;
       reason: SignatureFailure;
-      /** For logs: which header and why. Never contains header values. */ detail: string;
+      /** For logs: which header and why. Never contains header values. */
+      detail: string;
     };
 
 export interface SignaturePolicy {
@@ -84,5 +88,5 @@ export function verifySignature(
   if (-ageSeconds > policy.maxFutureSeconds) {
     return failure('future', `timestamp is ${-ageSeconds} s ahead (limit ${policy.maxFutureSeconds} s)`);
   }
-  return { ok: true, keyIndex };
+  return { ok: true, keyIndex, timestamp };
 }

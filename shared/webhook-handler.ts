@@ -63,9 +63,8 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
       return;
     }
 
-    const timestamp = req.headers['x-cio-timestamp'];
     const verdict = verifySignature(
-      { signature: req.headers['x-cio-signature'], timestamp, body: raw },
+      { signature: req.headers['x-cio-signature'], timestamp: req.headers['x-cio-timestamp'], body: raw },
       policy,
       receivedAt,
     );
@@ -75,8 +74,6 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
       return;
     }
 
-    // A verified timestamp is a string of digits.
-    const cioTimestamp = timestamp as string;
     const envelope = readEnvelope(raw, req.is('application/json') ? (req.body as unknown) : undefined);
     const eventFields = {
       event_id: envelope.eventId,
@@ -89,7 +86,7 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
     try {
       await publisher.publish({
         data: raw,
-        attributes: messageAttributes(envelope, cioTimestamp, new Date(receivedAt)),
+        attributes: messageAttributes(envelope, verdict.timestamp, new Date(receivedAt)),
       });
     } catch (err) {
       reply(res, 503, 'temporarily unavailable');

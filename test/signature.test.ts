@@ -31,7 +31,11 @@ describe('the published vectors', () => {
     '%s verifies, as it does with customerio-node',
     (_, v) => {
       const now = Number(v.timestamp);
-      expect(verify(v.signature, v.timestamp, v.body, [v.key], now)).toEqual({ ok: true, keyIndex: 0 });
+      expect(verify(v.signature, v.timestamp, v.body, [v.key], now)).toEqual({
+        ok: true,
+        keyIndex: 0,
+        timestamp: v.timestamp,
+      });
       expect(
         verifyRequestSignature({
           signingSecret: v.key,
@@ -82,6 +86,7 @@ describe('key rotation', () => {
     expect(verify(v.signature, v.timestamp, v.body, [v.key, 'the-next-key'], now)).toEqual({
       ok: true,
       keyIndex: 0,
+      timestamp: v.timestamp,
     });
   });
 
@@ -89,6 +94,7 @@ describe('key rotation', () => {
     expect(verify(v.signature, v.timestamp, v.body, ['the-next-key', v.key], now)).toEqual({
       ok: true,
       keyIndex: 1,
+      timestamp: v.timestamp,
     });
   });
 
