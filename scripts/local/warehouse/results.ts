@@ -8,6 +8,7 @@ import {
   DuckDBListValue,
   DuckDBArrayValue,
   DuckDBArrayType,
+  DuckDBDecimalType,
   DuckDBStructType,
   DuckDBStructValue,
   DuckDBTimestampTZValue,
@@ -17,7 +18,7 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import type { BqResultField } from './types';
+import { NUMERIC_SCALE, type BqResultField } from './types';
 
 /** How TIMESTAMP cells are written, from the request's formatOptions. */
 export type TimestampFormat = 'int64' | 'float' | 'iso';
@@ -69,7 +70,10 @@ function scalarType(type: DuckDBType): string {
     case DuckDBTypeId.DOUBLE:
       return 'FLOAT';
     case DuckDBTypeId.DECIMAL:
-      return 'NUMERIC';
+      // NUMERIC columns are DECIMAL(38,9). Other decimals come from literals like 1.5, which BigQuery types FLOAT64.
+      return type instanceof DuckDBDecimalType && type.width === 38 && type.scale === NUMERIC_SCALE
+        ? 'NUMERIC'
+        : 'FLOAT';
     case DuckDBTypeId.TIMESTAMP_TZ:
       return 'TIMESTAMP';
     case DuckDBTypeId.TIMESTAMP:

@@ -2,23 +2,27 @@
 // @google-cloud/bigquery client uses, with DuckDB as storage. BigQuery has no emulator; this is the warehouse of the
 // local stack, the BigQuery fake of every test, and the backend of `query` locally.
 //
-// HOW A CALLER POINTS THE REAL CLIENT AT IT
-//   process.env.BIGQUERY_EMULATOR_HOST = server.url;   // e.g. http://127.0.0.1:40123, set BEFORE `new BigQuery()`
-//   const bigquery = new BigQuery({ projectId: 'any-project' });
+// WHAT A CALLER MUST SET
+//   process.env.BIGQUERY_EMULATOR_HOST = server.url;     // e.g. http://127.0.0.1:40123, BEFORE `new BigQuery()`:
+//   const bigquery = new BigQuery({ projectId: 'any' }); // the client reads it in its constructor only
 // - The client uses BIGQUERY_EMULATOR_HOST verbatim as its base URL (no /bigquery/v2); both forms are accepted.
-// - projectId: pass it (or set GOOGLE_CLOUD_PROJECT), otherwise the client asks the auth library for one.
-// - Auth: the client still asks google-auth-library for credentials. With none available (no
-//   GOOGLE_APPLICATION_CREDENTIALS, no gcloud ADC file, and METADATA_SERVER_DETECTION=none so it does not probe a
-//   metadata server) the "Could not load the default credentials" error is ignored by the client and the request
-//   goes out unauthenticated. If ADC exist on the machine, the client fetches a real token first (network) and
-//   sends it here, where it is ignored. To stay fully offline regardless, pass a no-op auth client:
-//   `new BigQuery({ projectId, authClient: new PassThroughClient() })` (google-auth-library, a dependency of the
-//   BigQuery client). The server never checks Authorization.
-// - Table inserts: `table.insert(rows, { raw: true, partialRetries: 0, skipInvalidRows?, ignoreUnknownValues? })`
-//   with rows `{ insertId, json }`; per-row failures come back as insertErrors → the client's PartialFailureError.
-// - Queries: `bigquery.query(sql)` (jobs.query), `createQueryJob` + `getQueryResults` (jobs.insert, jobs.get,
-//   jobs.getQueryResults) and `table.getRows()` (tabledata.list). SQL is DuckDB with the BigQuery spellings listed
-//   in sql.ts translated.
+// - projectId: pass it (or GOOGLE_CLOUD_PROJECT); any id works, the warehouse ignores it for storage (datasets are
+//   shared across project ids) but echoes it in responses.
+// - Auth: the client still asks google-auth-library for credentials before every request. It goes out
+//   unauthenticated (fine: the server never checks Authorization) when there are none: no
+//   GOOGLE_APPLICATION_CREDENTIALS, no gcloud ADC file, METADATA_SERVER_DETECTION=none (jest sets it). Two traps:
+//   GOOGLE_APPLICATION_CREDENTIALS naming a missing file fails every request (ENOENT), and real ADC make the client
+//   fetch a token from Google first. To be independent of the machine's credentials pass a no-op auth client:
+//   `new BigQuery({ projectId, authClient: new PassThroughClient() })` (PassThroughClient from google-auth-library,
+//   installed with the BigQuery client but not a direct dependency of this package).
+// - Inserts: `table.insert(rows, { raw: true, partialRetries: 0, skipInvalidRows?, ignoreUnknownValues? })` with
+//   rows `{ insertId, json }`. Per-row failures come back as insertErrors → the client's PartialFailureError, whose
+//   .errors[i] = { row, errors: [{ reason: 'invalid' | 'stopped' | <injected>, message }] }.
+// - Queries: `bigquery.query(sql | {query, params})` (jobs.query), `createQueryJob` + `job.getQueryResults`
+//   (jobs.insert, jobs.get, jobs.getQueryResults, with pages), `table.getRows()` (tabledata.list). SQL runs on
+//   DuckDB after the small BigQuery → DuckDB translation documented in sql.ts.
+// - Tables: tables.insert (schema, timePartitioning, clustering, description, or `view: {query}`), get, list,
+//   patch (add NULLABLE/REPEATED fields, description), delete. Datasets: insert, get, list, delete.
 //
 // Storage: dataDir omitted → in memory; otherwise `<dataDir>/warehouse.duckdb`, persistent across restarts. Only one
 // server may open a data directory at a time (DuckDB locks the file); a second one fails with a clear message.
@@ -356,6 +360,8 @@ export async function startWarehouseServer(options: WarehouseServerOptions = {})
         const query = configuration.query as Record<string, unknown> | undefined;
         if (!query)
           throw new BqHttpError(400, 'invalid', 'Only query jobs are supported by the local warehouse.');
+        if (query.destinationTable !== undefined)
+          throw new BqHttpError(400, 'invalid', 'destinationTable is not supported by the local warehouse.');
         if (configuration.dryRun === true)
           throw new BqHttpError(400, 'invalid', 'dryRun is not supported by the local warehouse.');
         const ref = (body.jobReference ?? {}) as { jobId?: unknown };
@@ -405,7 +411,7 @@ export async function startWarehouseServer(options: WarehouseServerOptions = {})
       server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
     });
   } catch (e) {
-    store.close();
+    await store.close();
     throw e;
   }
   const port = (server.address() as AddressInfo).port;
@@ -424,7 +430,7 @@ export async function startWarehouseServer(options: WarehouseServerOptions = {})
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await done;
-        store.close();
+        await store.close();
       })();
       return closed;
     },

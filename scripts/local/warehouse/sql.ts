@@ -3,8 +3,10 @@
 // Supported subset (write analytics SQL inside it so it runs on both):
 // - Table references `dataset.table`, `project.dataset.table`, with or without backticks, also `project`.dataset.table:
 //   the project is dropped (the local warehouse has one namespace of datasets) and backticks become double quotes.
+//   A three-part name counts as project.dataset.table right after FROM, JOIN, INTO, UPDATE, TABLE or VIEW (write
+//   joins with JOIN, not comma lists of project-qualified tables).
 // - String literals in single or double quotes ("x" is a string in BigQuery, an identifier in DuckDB: it is
-//   rewritten to 'x'). Use '' (not \') to escape a quote inside a string.
+//   rewritten to 'x'), with \' \" \\ \n \t \r escapes or a doubled quote. No r'raw' or triple-quoted strings.
 // - Query parameters: @name → $name; positional ? unchanged.
 // - Comments: --, /* */ and # (rewritten to --).
 // - SAFE_CAST → TRY_CAST.

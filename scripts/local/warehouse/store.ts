@@ -87,7 +87,9 @@ export class WarehouseStore {
     return new WarehouseStore(instance, conn, file);
   }
 
-  close(): void {
+  /** Waits for the operation in progress, then closes DuckDB (flushing a file-backed store to disk). */
+  async close(): Promise<void> {
+    await this.queue;
     this.conn.closeSync();
     this.instance.closeSync();
     if (this.file) openFiles.delete(this.file);
@@ -403,7 +405,7 @@ export class WarehouseStore {
       return await this.conn.runAndReadAll(sql, params?.values, params?.types);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      const notFound = /^Catalog Error: (Table|Table Function|Schema) with name/.test(message);
+      const notFound = /Catalog Error: (Table|Schema) with name .* does not exist/.test(message);
       throw new BqHttpError(notFound ? 404 : 400, notFound ? 'notFound' : 'invalidQuery', message);
     }
   }
