@@ -12,6 +12,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'sign and POST events (fixtures, files or a generated stream) to a webhook',
     load: async () => (await import('./send')).runSend,
   },
+  query: {
+    summary: 'run SQL against the local warehouse (or BigQuery with --project) and print a table',
+    load: async () => (await import('./query-command')).runQueryCommand,
+  },
   report: {
     summary: 'write a self-contained HTML deliverability report from the warehouse',
     load: async () => (await import('./report')).runReport,

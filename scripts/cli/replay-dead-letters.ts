@@ -162,6 +162,8 @@ export async function runReplayDeadLetters(argv: readonly string[], io: Io): Pro
   if (project === undefined && state === undefined) {
     throw new UsageError('no --project given and no local stack is running (start one with `npm start`)');
   }
+  // The emulator ignores credentials: do not let the auth library probe for a metadata server first.
+  if (state !== undefined) process.env.METADATA_SERVER_DETECTION = 'none';
   const pubsub =
     state !== undefined
       ? new PubSub({ projectId: state.projectId, apiEndpoint: state.pubsubEmulatorHost })
