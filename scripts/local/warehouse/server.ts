@@ -91,23 +91,23 @@ class Counters implements WarehouseStats {
   insertAllRequests = 0;
   rowsReceived = 0;
   rowsStored = 0;
-  private readonly byInsertId = new Map<string, number>();
+  /** insertId → `dataset.table` → times sent. */
+  private readonly byInsertId = new Map<string, Map<string, number>>();
 
   record(dataset: string, table: string, rows: readonly InsertRequestRow[]): void {
     this.insertAllRequests++;
     this.rowsReceived += rows.length;
-    for (const row of rows) {
-      if (row.insertId === undefined) continue;
-      const key = `${dataset}.${table}\u0000${row.insertId}`;
-      this.byInsertId.set(key, (this.byInsertId.get(key) ?? 0) + 1);
+    for (const { insertId } of rows) {
+      if (insertId === undefined) continue;
+      const perTable = this.byInsertId.get(insertId) ?? new Map<string, number>();
+      perTable.set(`${dataset}.${table}`, (perTable.get(`${dataset}.${table}`) ?? 0) + 1);
+      this.byInsertId.set(insertId, perTable);
     }
   }
 
   receivedByInsertId(table: string, insertId: string): number {
     let total = 0;
-    for (const [key, count] of this.byInsertId) {
-      const [qualified, id] = key.split('\u0000') as [string, string];
-      if (id !== insertId) continue;
+    for (const [qualified, count] of this.byInsertId.get(insertId) ?? []) {
       if (qualified === table || qualified.slice(qualified.indexOf('.') + 1) === table) total += count;
     }
     return total;
