@@ -3,7 +3,8 @@
 // Time: a call may take (retries + 1) × request timeout + the client's total backoff. A call is only started when
 // that worst case fits before the per-event deadline, so no Track request outlives it (and so none outlives the
 // ledger lease, which is at least twice the deadline). The client's own retry (408/429/5xx, network, timeout) is
-// kept but bounded: 2 retries, ≤ 2 s of backoff in total, Retry-After honoured only up to 2 s.
+// kept but bounded: 2 retries, backoff (Retry-After included) ≤ min(2 s, one request timeout) in total. With the
+// default lease (120 s): deadline 60 s, request timeout 5 s, worst call 17 s.
 //
 // Rate: Customer.io's fair use is about 100 Track requests/s per workspace, across every instance. Each instance
 // spaces its calls to CIO_TRACK_MAX_RPS (default 10; a token bucket of depth 1, so no bursts). Terraform caps the
@@ -19,7 +20,7 @@
 import { CustomerIORequestError, RegionEU, RegionUS, TrackClient } from 'customerio-node';
 import { token, type Action, type EngagementLimiter } from './actions';
 import type { ProcessorConfig } from './config';
-import { DeadlineExceededError, RetryableError, errorMessage } from './errors';
+import { RetryableError, errorMessage } from './errors';
 
 export interface ActionResult {
   token: string;
@@ -28,7 +29,6 @@ export interface ActionResult {
 }
 
 const CLIENT_RETRIES = 2;
-const CLIENT_MAX_TOTAL_BACKOFF_MS = 2_000;
 
 export interface TrackSettings extends Pick<
   ProcessorConfig,
@@ -68,7 +68,9 @@ export class TrackActions {
     private readonly engagement: EngagementLimiter,
   ) {
     this.limiter = new RateLimiter(settings.trackMaxRps);
-    this.worstCallMs = (CLIENT_RETRIES + 1) * settings.requestTimeoutMs + CLIENT_MAX_TOTAL_BACKOFF_MS;
+    // Backoff between the client's retries: at most one request timeout in total, and never over 2 s.
+    const maxTotalBackoffMs = Math.min(2_000, settings.requestTimeoutMs);
+    this.worstCallMs = (CLIENT_RETRIES + 1) * settings.requestTimeoutMs + maxTotalBackoffMs;
     if (settings.track) {
       this.client = new TrackClient(settings.track.siteId, settings.track.apiKey, {
         region: settings.region === 'eu' ? RegionEU : RegionUS,
@@ -77,10 +79,10 @@ export class TrackActions {
         retry: {
           maxRetries: CLIENT_RETRIES,
           minTimeoutMs: 200,
-          maxTimeoutMs: 1_000,
+          maxTimeoutMs: maxTotalBackoffMs / 2,
           respectRetryAfter: true,
-          retryAfterMaxSeconds: 2,
-          maxTotalBackoffMs: CLIENT_MAX_TOTAL_BACKOFF_MS,
+          retryAfterMaxSeconds: maxTotalBackoffMs / 2000,
+          maxTotalBackoffMs,
         },
       });
     }
@@ -102,7 +104,8 @@ export class TrackActions {
     if (this.client === undefined) return { token: token.dryRun(key) };
     try {
       const latestStart = deadlineAt - this.worstCallMs;
-      if (Date.now() > latestStart) throw new DeadlineExceededError('track');
+      if (Date.now() > latestStart)
+        throw new RetryableError('deadline', 'too little time left to call the Track API');
       await this.limiter.acquire(latestStart);
       if (action.kind === 'identify') await this.client.identify(person, { ...action.attributes });
       else await this.client.suppress(person);
