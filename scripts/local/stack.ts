@@ -374,16 +374,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       startEmulator('firestore', { logDir }),
       startWarehouseServer({ dataDir: warehouseDir, port: options.warehousePort }),
     ]);
+    const emulators: Emulator[] = [];
     for (const s of started) {
       if (s.status !== 'fulfilled') continue;
       const value = s.value;
       if ('pgid' in value) {
         processGroups.push(value.pgid);
-        cleanups.push(() => value.stop());
+        emulators.push(value);
       } else {
-        cleanups.unshift(() => value.close());
+        cleanups.push(() => value.close());
       }
     }
+    // Both emulators stop together: each takes seconds to take its JVM down.
+    cleanups.push(async () => {
+      await Promise.all(emulators.map((e) => e.stop()));
+    });
     const failure = started.find((s) => s.status === 'rejected');
     if (failure) throw failure.reason;
     const [pubsub, firestore, warehouse] = started.map(

@@ -76,6 +76,7 @@ function screen(stack: Stack, quiet: boolean): string {
     '  npx cio-webhooks send --all                      sign and POST every fixture event',
     '  npx cio-webhooks send --generate 500 --duplicates 0.1',
     '  npx cio-webhooks query "select metric, count(*) as n from customerio.events group by 1 order by 2 desc"',
+    '  npx cio-webhooks report                         write report.html (deliverability, from the views)',
     '  npx cio-webhooks replay-dead-letters --dry-run',
     '',
     'Ctrl-C stops everything.',
