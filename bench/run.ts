@@ -10,6 +10,7 @@ export interface Benchmark {
 const benchmarks: Array<() => Promise<Benchmark>> = [
   // Each entry: () => import('./<area>.bench').then((m) => m.benchmark),
   () => import('./webhook.bench').then((m) => m.benchmark),
+  () => import('./processor.bench').then((m) => m.benchmark),
 ];
 
 async function main(): Promise<void> {
