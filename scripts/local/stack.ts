@@ -283,7 +283,7 @@ async function createTopology(
   // What the Pub/Sub emulator (0.8.x) does with this, observed: push delivery to the processor, the dead-letter policy
   // (after maxDeliveryAttempts failed pushes the message moves to the dead-letter topic, with the
   // CloudPubSubDeadLetterSource* attributes), and the retry policy only roughly (first redelivery after ~1 s, later
-  // ones about maximumBackoff apart). Its push envelopes carry no deliveryAttempt field; no OIDC token either.
+  // ones about maximumBackoff apart). Its push envelopes carry no deliveryAttempt field.
   const pubsub = new PubSub({ projectId, apiEndpoint: host });
   try {
     const [deadLetters] = await pubsub.createTopic(names.deadLetterTopic);
