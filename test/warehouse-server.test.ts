@@ -634,6 +634,28 @@ describe('ensureWarehouseTables', () => {
     );
   });
 
+  test('creates the analytics views over the events table, and a rerun replaces them', async () => {
+    const { bigquery } = await start();
+    const names = { events: 'events', rejects: 'rejected_events' };
+    await ensureWarehouseTables(bigquery, 'customerio', names);
+    await ensureWarehouseTables(bigquery, 'customerio', names);
+    for (const view of ['events_unique', 'delivery_funnel', 'deliverability_daily', 'person_channel_state']) {
+      const [meta] = await bigquery.dataset('customerio').table(view).getMetadata();
+      expect(meta.type).toBe('VIEW');
+    }
+    await bigquery
+      .dataset('customerio')
+      .table('events')
+      .insert(
+        [{ insertId: 'e1', json: { event_id: 'e1', metric: 'sent', received_at: '2026-11-01T00:00:00Z' } }],
+        {
+          raw: true,
+        },
+      );
+    const [rows] = await bigquery.query('SELECT event_id FROM `customerio.events_unique`');
+    expect(rows).toEqual([{ event_id: 'e1' }]);
+  });
+
   test('adds fields that the schema gained since the table was created', async () => {
     const { server, bigquery } = await start();
     const [ds] = await bigquery.createDataset('customerio');

@@ -1,7 +1,8 @@
-// Creates the warehouse dataset and tables (shared/warehouse-schema.ts) through the real BigQuery client, so it works
+// Creates the warehouse dataset, tables (shared/warehouse-schema.ts) and analytics views (shared/views/) through the real BigQuery client, so it works
 // the same against the local warehouse and real BigQuery. Idempotent: existing objects are kept; a table that lacks
 // fields added to the schema since it was created gets them (BigQuery allows adding NULLABLE/REPEATED fields).
 import type { BigQuery, Dataset, TableField } from '@google-cloud/bigquery';
+import { renderViews } from '../../../shared/views';
 import { EVENTS_TABLE, REJECTS_TABLE, type TableSpec } from '../../../shared/warehouse-schema';
 
 export async function ensureWarehouseTables(
@@ -12,6 +13,18 @@ export async function ensureWarehouseTables(
   const [ds] = await bigquery.dataset(dataset).get({ autoCreate: true });
   await ensureTable(ds, tables.events, EVENTS_TABLE);
   await ensureTable(ds, tables.rejects, REJECTS_TABLE);
+  await ensureViews(ds, tables.events);
+}
+
+// The analytics views (shared/views/*.sql), the same SQL Terraform deploys. Replaced on every run so an upgraded
+// definition takes effect; created in dependency order.
+async function ensureViews(ds: Dataset, eventsTable: string): Promise<void> {
+  for (const view of renderViews((id) => `\`${ds.id}.${id}\``, eventsTable)) {
+    const table = ds.table(view.name);
+    const [exists] = await table.exists();
+    if (exists) await table.delete();
+    await ds.createTable(view.name, { view: { query: view.sql, useLegacySql: false } });
+  }
 }
 
 async function ensureTable(ds: Dataset, name: string, spec: TableSpec): Promise<void> {
