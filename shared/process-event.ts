@@ -6,9 +6,10 @@
 // loops: a message that is not a usable event is parked in the rejects table and acked; only if parking itself
 // fails is it nacked (nothing is lost, the dead-letter topic ends the loop).
 //
-// Time: every event gets a deadline of min(60 s, DEDUPE_LEASE_SECONDS / 2). The Track client's timeouts are
-// derived from it so no Track request outlives it, and the lease (twice as long) cannot expire under a working
-// claim. Pub/Sub's ack deadline and the function timeout should exceed the deadline (Terraform).
+// Time: every event gets a deadline of min(40 s, DEDUPE_LEASE_SECONDS / 2). The Track client's timeouts are
+// derived from it so no Track request outlives it, and the lease (at least twice as long) cannot expire under a
+// working claim. The function timeout and the push ack deadline (Terraform: 60 s) must exceed the deadline, so a
+// reply always arrives before Pub/Sub gives up on the delivery; the lease (120 s) must exceed both.
 //
 // Status: 200 = ack (processed, duplicate, parked); 503 = nack (retryable failure, lease held elsewhere,
 // parking failed).
@@ -51,7 +52,7 @@ export interface Budget {
 
 /** Per-event time budget, derived from the lease so that the lease always outlasts a working claim. */
 export function processingBudget(leaseSeconds: number): Budget {
-  const deadlineMs = Math.min(60_000, (leaseSeconds * 1000) / 2);
+  const deadlineMs = Math.min(40_000, (leaseSeconds * 1000) / 2);
   return {
     deadlineMs,
     trackRequestTimeoutMs: Math.min(5_000, Math.floor(deadlineMs / 8)),

@@ -4,7 +4,7 @@
 // that worst case fits before the per-event deadline, so no Track request outlives it (and so none outlives the
 // ledger lease, which is at least twice the deadline). The client's own retry (408/429/5xx, network, timeout) is
 // kept but bounded: 2 retries, backoff (Retry-After included) ≤ min(2 s, one request timeout) in total. With the
-// default lease (120 s): deadline 60 s, request timeout 5 s, worst call 17 s.
+// default lease (120 s): deadline 40 s, request timeout 5 s, worst call 17 s.
 //
 // Rate: Customer.io's fair use is about 100 Track requests/s per workspace, across every instance. Each instance
 // spaces its calls to CIO_TRACK_MAX_RPS (default 10; a token bucket of depth 1, so no bursts). Terraform caps the

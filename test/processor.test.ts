@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { processingBudget } from '../shared/process-event';
 import { startHarness, webhookAttributes, type Harness } from './support/processor-harness';
 import { plainRow } from './support/rows';
 
@@ -417,5 +418,22 @@ describe('parking', () => {
     h.warehouse.faults.clear();
     expect(await h.deliver(delivery)).toEqual({ status: 200, outcome: 'rejected' });
     expect(await h.rejectRows()).toHaveLength(1);
+  });
+});
+
+describe('time budget', () => {
+  it('keeps the per-event deadline at most half the lease and under the 60 s push ack deadline', () => {
+    expect(processingBudget(120)).toEqual({
+      deadlineMs: 40_000,
+      trackRequestTimeoutMs: 5_000,
+      bigQueryTimeoutMs: 10_000,
+    });
+    for (const lease of [5, 8, 30, 120, 600, 3600]) {
+      const budget = processingBudget(lease);
+      expect(budget.deadlineMs).toBeLessThanOrEqual((lease * 1000) / 2);
+      expect(budget.deadlineMs).toBeLessThan(60_000);
+      // A Track call with its client retries (3 requests + backoff ≤ one request timeout) fits in the deadline.
+      expect(4 * budget.trackRequestTimeoutMs).toBeLessThanOrEqual(budget.deadlineMs);
+    }
   });
 });
