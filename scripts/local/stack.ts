@@ -16,7 +16,13 @@ import { PubSub } from '@google-cloud/pubsub';
 import { ENV, loadProcessorConfig, loadWebhookConfig } from '../../shared/config';
 import { renderViews } from '../../shared/views';
 import { checkPrerequisites, freePort, killGroup, startEmulator, type Emulator } from './emulators';
-import { projectRoot, removeStackState, writeStackState, type StackState } from './stack-state';
+import {
+  projectRoot,
+  readStackState,
+  removeStackState,
+  writeStackState,
+  type StackState,
+} from './stack-state';
 import { startWarehouseServer, type WarehouseServer } from './warehouse/server';
 import { ensureWarehouseTables } from './warehouse/setup';
 
@@ -349,6 +355,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logDir = path.join(localDir, 'logs');
   const warehouseDir = path.resolve(options.warehouseDir ?? path.join(localDir, 'warehouse'));
   const projectId = options.projectId ?? DEFAULT_PROJECT;
+  const running = readStackState(localDir);
+  if (running !== undefined) {
+    throw new StackError(
+      `a local stack is already running from ${localDir} (pid ${running.pid}, webhook ${running.webhookUrl}): ` +
+        'stop it first (Ctrl-C in its terminal)',
+    );
+  }
   fs.mkdirSync(logDir, { recursive: true });
   if (options.reset) fs.rmSync(warehouseDir, { recursive: true, force: true });
   fs.mkdirSync(warehouseDir, { recursive: true });
