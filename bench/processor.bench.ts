@@ -9,10 +9,10 @@ import path from 'node:path';
 import { BigQuery } from '@google-cloud/bigquery';
 import { startEmulator, type Emulator } from '../scripts/local/emulators';
 import { startWarehouseServer, type WarehouseServer } from '../scripts/local/warehouse/server';
+import { ensureWarehouseTables } from '../scripts/local/warehouse/setup';
 import { loadProcessorConfig } from '../shared/config';
 import { createLogger } from '../shared/log';
 import { createProcessor, type ProcessorTuning } from '../shared/process-event';
-import { EVENTS_TABLE, REJECTS_TABLE, type TableSpec } from '../shared/warehouse-schema';
 import { startTrackApiServer, type TrackApiServer } from '../test/support/track-api-server';
 import type { Benchmark } from './run';
 
@@ -108,12 +108,10 @@ class ProcessorBench {
       DEDUPE_COLLECTION: `bench_${run}`,
       BQ_DATASET: `bench_${run}`,
     });
-    const bigquery = new BigQuery({ projectId: config.projectId });
-    const [dataset] = await bigquery.createDataset(config.bqDataset);
-    const create = (name: string, spec: TableSpec) =>
-      dataset.createTable(name, { schema: { fields: spec.fields } });
-    await create(config.bqTable, EVENTS_TABLE);
-    await create(config.bqRejectsTable, REJECTS_TABLE);
+    await ensureWarehouseTables(new BigQuery({ projectId: config.projectId }), config.bqDataset, {
+      events: config.bqTable,
+      rejects: config.bqRejectsTable,
+    });
 
     const lines: Array<{
       outcome?: string;

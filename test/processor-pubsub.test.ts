@@ -10,7 +10,8 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { PubSub } from '@google-cloud/pubsub';
 import { startWarehouseServer, type WarehouseServer } from '../scripts/local/warehouse/server';
-import { createTables, webhookAttributes } from './support/processor-harness';
+import { ensureWarehouseTables } from '../scripts/local/warehouse/setup';
+import { webhookAttributes } from './support/processor-harness';
 import { startTrackApiServer, type TrackApiServer } from './support/track-api-server';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'events');
@@ -53,12 +54,10 @@ beforeAll(async () => {
   warehouse = await startWarehouseServer({ dedupeInsertIds: false });
   track = await startTrackApiServer();
   Object.assign(process.env, env, { CIO_TRACK_API_URL: track.url, BIGQUERY_EMULATOR_HOST: warehouse.url });
-  await createTables(
-    new BigQuery({ projectId: env.GOOGLE_CLOUD_PROJECT }),
-    env.BQ_DATASET,
-    'events',
-    'rejected_events',
-  );
+  await ensureWarehouseTables(new BigQuery({ projectId: env.GOOGLE_CLOUD_PROJECT }), env.BQ_DATASET, {
+    events: 'events',
+    rejects: 'rejected_events',
+  });
   // Loads and registers both targets exactly as the deployed package does; cioProcessor reads the env above.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require('../functions/index');

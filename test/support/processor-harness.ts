@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { BigQuery } from '@google-cloud/bigquery';
 import { Firestore } from '@google-cloud/firestore';
 import { startWarehouseServer, type WarehouseServer } from '../../scripts/local/warehouse/server';
+import { ensureWarehouseTables } from '../../scripts/local/warehouse/setup';
 import { loadProcessorConfig, type ProcessorConfig } from '../../shared/config';
 import { ledgerDocId } from '../../shared/ledger';
 import { createLogger } from '../../shared/log';
@@ -15,7 +16,6 @@ import {
   type ProcessorTuning,
   type PushResult,
 } from '../../shared/process-event';
-import { EVENTS_TABLE, REJECTS_TABLE, type TableSpec } from '../../shared/warehouse-schema';
 import { startTrackApiServer, type TrackApiServer } from './track-api-server';
 
 export interface HarnessOptions {
@@ -87,18 +87,6 @@ export function webhookAttributes(
   return attrs;
 }
 
-export async function createTables(bigquery: BigQuery, dataset: string, events: string, rejects: string) {
-  const [ds] = await bigquery.createDataset(dataset);
-  const create = (name: string, spec: TableSpec) =>
-    ds.createTable(name, {
-      schema: { fields: spec.fields },
-      timePartitioning: { type: 'DAY', field: spec.partitionField },
-      clustering: { fields: spec.clustering },
-    });
-  await create(events, EVENTS_TABLE);
-  await create(rejects, REJECTS_TABLE);
-}
-
 let seq = 0;
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -118,7 +106,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   // The BigQuery client reads BIGQUERY_EMULATOR_HOST in its constructor: bind this harness's clients to its server.
   process.env.BIGQUERY_EMULATOR_HOST = warehouse.url;
   const bigquery = new BigQuery({ projectId: config.projectId });
-  await createTables(bigquery, config.bqDataset, config.bqTable, config.bqRejectsTable);
+  await ensureWarehouseTables(bigquery, config.bqDataset, {
+    events: config.bqTable,
+    rejects: config.bqRejectsTable,
+  });
   const logs: Array<Record<string, unknown>> = [];
   const logger = createLogger('debug', {}, (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
   const processor = createProcessor(config, logger, options.tuning);
