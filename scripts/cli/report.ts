@@ -83,6 +83,8 @@ function reportSource(project: string | undefined, dataset: string | undefined, 
   }
   const datasetId = dataset ?? state.dataset;
   if (!BQ_ID.test(datasetId)) throw new UsageError(`--dataset "${datasetId}" is not a dataset name`);
+  // The local warehouse ignores credentials: do not let the auth library probe for a metadata server first.
+  process.env.METADATA_SERVER_DETECTION = 'none';
   return bigQuerySource({
     projectId: state.projectId,
     datasetId,
