@@ -287,9 +287,9 @@ variable "processor_min_instances" {
 }
 
 variable "processor_concurrency" {
-  description = "Concurrent push requests per processor instance. Track calls on one instance share its CIO_TRACK_MAX_RPS limiter, so a value near that rate keeps requests from queueing behind it until the ack deadline."
+  description = "Concurrent push requests per processor instance. High concurrency lets rows share insertAll requests (most events need no Track call); Track calls share the instance's CIO_TRACK_MAX_RPS limiter, which waits for a turn only while it fits the per-event deadline and otherwise nacks the message for redelivery, so bursts of bounces never run past the ack deadline."
   type        = number
-  default     = 10
+  default     = 80
 
   validation {
     condition     = var.processor_concurrency >= 1 && var.processor_concurrency <= 1000
