@@ -1,4 +1,6 @@
-import { ConfigError, loadProcessorConfig, loadWebhookConfig } from '../shared/config';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, ENV, loadProcessorConfig, loadWebhookConfig } from '../shared/config';
 
 const base = { GOOGLE_CLOUD_PROJECT: 'p', CIO_WEBHOOK_SIGNING_KEYS: 'k1, k2' };
 
@@ -60,5 +62,13 @@ describe('processor config', () => {
       loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p', CIO_TRACK_API_URL: 'http://127.0.0.1:9/api/v1/' })
         .trackApiUrl,
     ).toBe('http://127.0.0.1:9/api/v1');
+  });
+});
+
+describe('README', () => {
+  it('documents every environment variable the functions read', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const undocumented = Object.values(ENV).filter((name) => !readme.includes(`\`${name}\``));
+    expect(undocumented).toEqual([]);
   });
 });
