@@ -5,7 +5,7 @@
 
 import * as functions from '@google-cloud/functions-framework';
 import type { HttpFunction } from '@google-cloud/functions-framework';
-import { passThroughUnparseableJson } from './json-passthrough';
+import { passThroughUnparseableJson, refuseCompressedBodies } from './json-passthrough';
 
 type Loader = () => HttpFunction;
 
@@ -18,6 +18,7 @@ const targets: Record<string, Loader> = {
 };
 
 passThroughUnparseableJson();
+refuseCompressedBodies();
 
 function lazy(load: Loader): HttpFunction {
   let handler: HttpFunction | undefined;
