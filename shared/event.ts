@@ -22,6 +22,9 @@ const MAX_EVENT_ID_LENGTH = 1024;
 // BigQuery TIMESTAMP range: 0001-01-01 .. 9999-12-31 (seconds).
 const MIN_TIMESTAMP = -62135596800;
 const MAX_TIMESTAMP = 253402300799;
+// BigQuery's JSON type nests at most 500 levels, and JSON.stringify (the row's `data`) overflows the stack a few
+// thousand levels down: deeper `data` could never be stored, so it is rejected (parked) instead of retried forever.
+const MAX_DATA_DEPTH = 500;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -37,6 +40,19 @@ function optionalString(body: Record<string, unknown>, key: string): string | un
   const value = body[key];
   if (value === undefined || value === null) return undefined;
   return typeof value === 'string' ? value : null;
+}
+
+/** Whether objects/arrays nest more than `limit` levels (`value` itself is level 1). Iterative: no stack to overflow. */
+function nestedDeeperThan(value: object, limit: number): boolean {
+  const pending: Array<[object, number]> = [[value, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [node, depth] = next;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) {
+      if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 /** Parses the exact bytes Customer.io signed. */
@@ -76,6 +92,9 @@ export function parseEvent(raw: Buffer): ParsedEvent {
 
   const data = body.data ?? {};
   if (!isPlainObject(data)) return invalid('data is not an object', eventId);
+  if (nestedDeeperThan(data, MAX_DATA_DEPTH)) {
+    return invalid(`data is nested deeper than ${MAX_DATA_DEPTH} levels`, eventId);
+  }
 
   return { ok: true, event: { eventId, objectType, metric, timestamp, data } };
 }
