@@ -125,12 +125,21 @@ describe('verifySignature (the webhook verifier)', () => {
       now: nowMs,
       body: bytes(),
       pick: fc.nat(),
-      offset: fc.double({ min: -1.1, max: 1.1, noNaN: true }),
+      // Anywhere from past the window to beyond it, or within 2 s of one of its edges.
+      where: fc.oneof(
+        fc.double({ min: -1.1, max: 1.1, noNaN: true }),
+        fc.tuple(fc.constantFrom('oldest', 'newest'), fc.integer({ min: -2, max: 2 })),
+      ),
     })
-    .map(({ keys: k, window: w, now, body, pick, offset }) => {
+    .map(({ keys: k, window: w, now, body, pick, where }) => {
       const nowSeconds = Math.floor(now / 1000);
-      const span = offset < 0 ? w.maxAgeSeconds : w.maxFutureSeconds;
-      const ts = String(Math.max(0, nowSeconds + Math.round(offset * span)));
+      const seconds =
+        typeof where === 'number'
+          ? nowSeconds + Math.round(where * (where < 0 ? w.maxAgeSeconds : w.maxFutureSeconds))
+          : where[0] === 'oldest'
+            ? nowSeconds - w.maxAgeSeconds + where[1]
+            : nowSeconds + w.maxFutureSeconds + where[1];
+      const ts = String(Math.max(0, seconds));
       const key = k[pick % k.length];
       return { policy: { keys: k, ...w }, now, body, ts, key, signature: hmac(key, ts, body) };
     });
