@@ -370,6 +370,58 @@ describe('through the deployed cioWebhook target (functions/index), configured f
   );
 });
 
+it('what Node makes of repeated headers: X-CIO-* joined with ", " (so never an array), Content-Type first wins', async () => {
+  const seen: Array<Record<string, unknown>> = [];
+  functions.http('repeatedHeadersProbe', (req, res) => {
+    seen.push({
+      signature: req.headers['x-cio-signature'],
+      timestamp: req.headers['x-cio-timestamp'],
+      contentType: req.headers['content-type'],
+      cookie: req.headers['set-cookie'],
+      distinct: req.headersDistinct['x-cio-signature'],
+    });
+    res.send('seen');
+  });
+  const server = getTestServer('repeatedHeadersProbe');
+  const port = await listen(server);
+  try {
+    const reply = await sendRaw(
+      port,
+      toWire(
+        {
+          method: 'POST',
+          target: '/',
+          headers: [
+            ['Content-Type', 'application/json'],
+            ['Content-Type', 'text/plain'],
+            ['X-CIO-Signature', 'aa'],
+            ['X-CIO-Timestamp', '1'],
+            ['x-cio-signature', 'bb'],
+            ['X-CIO-Timestamp', '2'],
+            ['Set-Cookie', 'a=1'],
+            ['Set-Cookie', 'b=2'],
+          ],
+          body: Buffer.from('{}'),
+          framing: 'content-length',
+        },
+        `127.0.0.1:${port}`,
+      ),
+    );
+    expect(reply.status).toBe(200);
+    expect(seen).toEqual([
+      {
+        signature: 'aa, bb',
+        timestamp: '1, 2',
+        contentType: 'application/json',
+        cookie: ['a=1', 'b=2'],
+        distinct: ['aa', 'bb'],
+      },
+    ]);
+  } finally {
+    await close(server);
+  }
+});
+
 describe('compressed bodies are refused before they are inflated (functions/json-passthrough.ts)', () => {
   type Framework = typeof import('@google-cloud/functions-framework');
   type Testing = typeof import('@google-cloud/functions-framework/testing');
