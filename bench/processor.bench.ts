@@ -29,7 +29,7 @@ interface Workload {
   duplicates: boolean;
 }
 
-interface Figures {
+export interface Figures {
   eventsPerSecond: number;
   p50: number;
   p99: number;
@@ -172,89 +172,107 @@ class ProcessorBench {
   }
 }
 
+/** Mean figures per variant, keyed by the variant's label (the table's first column). */
+export type ProcessorFigures = Array<{ label: string; figures: Figures }>;
+
 export const benchmark: Benchmark = {
   name: 'processor',
-  async run(): Promise<string> {
-    const logDir = path.join(ROOT, '.local', 'bench-logs');
-    let firestore: Emulator | undefined;
-    let warehouse: WarehouseServer | undefined;
-    let track: TrackApiServer | undefined;
-    try {
-      firestore = await startEmulator('firestore', { logDir });
-      process.env.FIRESTORE_EMULATOR_HOST = firestore.host;
-      warehouse = await startWarehouseServer({ dedupeInsertIds: false });
-      process.env.BIGQUERY_EMULATOR_HOST = warehouse.url;
-      track = await startTrackApiServer();
-      const bench = new ProcessorBench(warehouse, track);
-      // Warm-up: JIT, connections, the emulator's first transactions.
-      await bench.measure({ name: 'warm-up', actionable: 0, duplicates: false }, {});
-
-      const variants: Array<{ label: string; workload: Workload; tuning: ProcessorTuning }> = [
-        {
-          label: 'micro-batched, no actions',
-          workload: { name: 'fresh', actionable: 0, duplicates: false },
-          tuning: {},
-        },
-        {
-          label: 'naive (1 insertAll per event), no actions',
-          workload: { name: 'fresh', actionable: 0, duplicates: false },
-          tuning: { batch: { maxRows: 1 } },
-        },
-        {
-          label: 'micro-batched, 10% bounced/spammed',
-          workload: { name: 'mixed', actionable: 0.1, duplicates: false },
-          tuning: {},
-        },
-        {
-          label: 'duplicates (every event redelivered after done)',
-          workload: { name: 'duplicates', actionable: 0, duplicates: true },
-          tuning: {},
-        },
-      ];
-      const results = new Map<string, Figures[]>();
-      for (let round = 0; round < ROUNDS; round += 1) {
-        for (const v of variants) {
-          const figures = await bench.measure(v.workload, v.tuning);
-          results.set(v.label, [...(results.get(v.label) ?? []), figures]);
-          console.error(
-            `processor bench: ${v.label}, round ${round + 1}: ${figures.eventsPerSecond.toFixed(0)} events/s`,
-          );
-        }
-      }
-      const rows = variants.map((v) => {
-        const runs = results.get(v.label)!;
-        const mean = (pick: (f: Figures) => number) => runs.reduce((s, f) => s + pick(f), 0) / runs.length;
-        const track = runs[0].trackPerActionable;
-        return [
-          v.label,
-          mean((f) => f.eventsPerSecond).toFixed(0),
-          `${mean((f) => f.p50).toFixed(0)} / ${mean((f) => f.p99).toFixed(0)}`,
-          `${mean((f) => f.reads).toFixed(2)} / ${mean((f) => f.writes).toFixed(2)}`,
-          v.workload.duplicates ? '0' : mean((f) => f.insertAllPer1000).toFixed(1),
-          track === undefined ? '–' : track.toFixed(2),
-        ];
-      });
-      return [
-        `${EVENTS} events per run, ${CONCURRENCY} in flight, mean of ${ROUNDS} rounds; Firestore emulator, local ` +
-          `warehouse (DuckDB) and Track fake on loopback (CIO_TRACK_MAX_RPS=100). Duplicates: the second delivery of ` +
-          `events already done.`,
-        '',
-        table(
-          [
-            'variant',
-            'events/s',
-            'latency p50 / p99 (ms)',
-            'Firestore reads / writes per event',
-            'insertAll requests per 1000 events',
-            'Track calls per actionable event',
-          ],
-          rows,
-        ),
-      ].join('\n');
-    } finally {
-      await track?.close();
-      await warehouse?.close();
-      await firestore?.stop();
-    }
-  },
+  run: async () => (await measureProcessor()).markdown,
 };
+
+export async function measureProcessor(): Promise<{ markdown: string; figures: ProcessorFigures }> {
+  const logDir = path.join(ROOT, '.local', 'bench-logs');
+  let firestore: Emulator | undefined;
+  let warehouse: WarehouseServer | undefined;
+  let track: TrackApiServer | undefined;
+  try {
+    firestore = await startEmulator('firestore', { logDir });
+    process.env.FIRESTORE_EMULATOR_HOST = firestore.host;
+    warehouse = await startWarehouseServer({ dedupeInsertIds: false });
+    process.env.BIGQUERY_EMULATOR_HOST = warehouse.url;
+    track = await startTrackApiServer();
+    const bench = new ProcessorBench(warehouse, track);
+    // Warm-up: JIT, connections, the emulator's first transactions.
+    await bench.measure({ name: 'warm-up', actionable: 0, duplicates: false }, {});
+
+    const variants: Array<{ label: string; workload: Workload; tuning: ProcessorTuning }> = [
+      {
+        label: 'micro-batched, no actions',
+        workload: { name: 'fresh', actionable: 0, duplicates: false },
+        tuning: {},
+      },
+      {
+        label: 'naive (1 insertAll per event), no actions',
+        workload: { name: 'fresh', actionable: 0, duplicates: false },
+        tuning: { batch: { maxRows: 1 } },
+      },
+      {
+        label: 'micro-batched, 10% bounced/spammed',
+        workload: { name: 'mixed', actionable: 0.1, duplicates: false },
+        tuning: {},
+      },
+      {
+        label: 'duplicates (every event redelivered after done)',
+        workload: { name: 'duplicates', actionable: 0, duplicates: true },
+        tuning: {},
+      },
+    ];
+    const results = new Map<string, Figures[]>();
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const v of variants) {
+        const figures = await bench.measure(v.workload, v.tuning);
+        results.set(v.label, [...(results.get(v.label) ?? []), figures]);
+        console.error(
+          `processor bench: ${v.label}, round ${round + 1}: ${figures.eventsPerSecond.toFixed(0)} events/s`,
+        );
+      }
+    }
+    const figures: ProcessorFigures = variants.map((v) => {
+      const runs = results.get(v.label)!;
+      const mean = (pick: (f: Figures) => number) => runs.reduce((s, f) => s + pick(f), 0) / runs.length;
+      return {
+        label: v.label,
+        figures: {
+          eventsPerSecond: mean((f) => f.eventsPerSecond),
+          p50: mean((f) => f.p50),
+          p99: mean((f) => f.p99),
+          reads: mean((f) => f.reads),
+          writes: mean((f) => f.writes),
+          insertAllPer1000: mean((f) => f.insertAllPer1000),
+          trackPerActionable: runs[0].trackPerActionable,
+        },
+      };
+    });
+    const rows = figures.map(({ label, figures: f }) => [
+      label,
+      f.eventsPerSecond.toFixed(0),
+      `${f.p50.toFixed(0)} / ${f.p99.toFixed(0)}`,
+      `${f.reads.toFixed(2)} / ${f.writes.toFixed(2)}`,
+      // Duplicates insert nothing: their run reports 0.
+      f.insertAllPer1000.toFixed(f.insertAllPer1000 === 0 ? 0 : 1),
+      f.trackPerActionable === undefined ? '–' : f.trackPerActionable.toFixed(2),
+    ]);
+    const markdown = [
+      `${EVENTS} events per run, ${CONCURRENCY} in flight, mean of ${ROUNDS} rounds; Firestore emulator, local ` +
+        `warehouse (DuckDB) and Track fake on loopback (CIO_TRACK_MAX_RPS=100). Duplicates: the second delivery of ` +
+        `events already done.`,
+      '',
+      table(
+        [
+          'variant',
+          'events/s',
+          'latency p50 / p99 (ms)',
+          'Firestore reads / writes per event',
+          'insertAll requests per 1000 events',
+          'Track calls per actionable event',
+        ],
+        rows,
+      ),
+    ].join('\n');
+    return { markdown, figures };
+  } finally {
+    await track?.close();
+    await warehouse?.close();
+    await firestore?.stop();
+  }
+}

@@ -1,5 +1,11 @@
 // `npm run bench`: runs every benchmark in one process tree, one after another (they would skew each other in
-// parallel on a small machine), and prints their figures. Each benchmark starts and stops what it needs.
+// parallel on a small machine), prints their figures, and writes BENCHMARKS.md (repository root) with its charts in
+// bench/charts/ and the cost model. `npm run bench -- <name>...` runs only the named benchmarks and prints them; the
+// report is left alone, since it needs every benchmark's figures. Each benchmark starts and stops what it needs.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 export interface Benchmark {
   name: string;
@@ -7,18 +13,68 @@ export interface Benchmark {
   run(): Promise<string>;
 }
 
+const ROOT = path.resolve(__dirname, '..', '..');
+
 const benchmarks: Array<() => Promise<Benchmark>> = [
   // Each entry: () => import('./<area>.bench').then((m) => m.benchmark),
   () => import('./webhook.bench').then((m) => m.benchmark),
   () => import('./processor.bench').then((m) => m.benchmark),
+  () => import('./e2e.bench').then((m) => m.benchmark),
 ];
+
+/** Runs one benchmark and shows its tables at once on stderr (stdout gets the whole report at the end). */
+async function section<T extends { markdown: string }>(name: string, measure: () => Promise<T>): Promise<T> {
+  const result = await measure();
+  console.error(`\n## ${name}\n\n${result.markdown}\n`);
+  return result;
+}
+
+async function report(): Promise<void> {
+  const [{ measureWebhook }, { measureProcessor }, { measureEndToEnd }, { renderReport, CHARTS_DIR }] =
+    await Promise.all([
+      import('./webhook.bench'),
+      import('./processor.bench'),
+      import('./e2e.bench'),
+      import('./report/document'),
+    ]);
+  const startedAt = new Date();
+  const before = os.loadavg();
+  const webhook = await section('webhook', measureWebhook);
+  const processor = await section('processor', measureProcessor);
+  const e2e = await section('e2e', measureEndToEnd);
+  const input = {
+    startedAt,
+    minutes: (Date.now() - startedAt.getTime()) / 60_000,
+    machine: {
+      nproc: os.availableParallelism(),
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      memoryGiB: os.totalmem() / 2 ** 30,
+      node: process.version,
+      kernel: os.release(),
+    },
+    load: { before, after: os.loadavg() },
+    webhook,
+    processor,
+    e2e,
+  };
+  // The raw figures of the last full run, to re-render the report or look closer (.local is not committed).
+  fs.mkdirSync(path.join(ROOT, '.local'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, '.local', 'bench-figures.json'), JSON.stringify(input));
+  const { markdown, charts } = renderReport(input);
+  fs.mkdirSync(path.join(ROOT, CHARTS_DIR), { recursive: true });
+  for (const [file, svg] of Object.entries(charts)) fs.writeFileSync(path.join(ROOT, CHARTS_DIR, file), svg);
+  fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), markdown);
+  console.log(markdown);
+  console.error(`wrote BENCHMARKS.md and ${Object.keys(charts).length} charts in ${CHARTS_DIR}/`);
+}
 
 async function main(): Promise<void> {
   process.env.METADATA_SERVER_DETECTION = 'none';
   const only = process.argv.slice(2);
+  if (only.length === 0) return report();
   for (const load of benchmarks) {
     const bench = await load();
-    if (only.length > 0 && !only.includes(bench.name)) continue;
+    if (!only.includes(bench.name)) continue;
     console.log(`\n## ${bench.name}\n`);
     console.log(await bench.run());
   }

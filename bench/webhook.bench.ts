@@ -12,6 +12,7 @@ import path from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import { freePort, startEmulator, type Emulator } from '../scripts/local/emulators';
 import { DEFAULT_BATCHING, type Batching } from '../shared/publisher';
+import { cpuMs, processGroup } from './report/proc';
 import type { Benchmark } from './run';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -92,7 +93,7 @@ interface Target {
   env?: Record<string, string>;
 }
 
-interface LoadResult {
+export interface LoadResult {
   concurrency: number;
   ok: number;
   failed: number;
@@ -109,31 +110,6 @@ interface Samples {
   failed: number;
   elapsedMs: number;
   cpuMs: { server: number; emulator: number; client: number };
-}
-
-// Linux /proc/<pid>/stat: utime and stime are fields 14 and 15, in clock ticks (USER_HZ, 100 per second).
-const TICK_MS = 10;
-
-function procStat(pid: number): string[] | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces; fields after it start at state (field 3).
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-function cpuMs(pids: number[]): number {
-  return pids.reduce((sum, pid) => {
-    const fields = procStat(pid);
-    return fields ? sum + (Number(fields[11]) + Number(fields[12])) * TICK_MS : sum;
-  }, 0);
-}
-
-function processGroup(pgid: number): number[] {
-  const pids = fs.existsSync('/proc') ? fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)) : [];
-  return pids.map(Number).filter((pid) => procStat(pid)?.[2] === String(pgid));
 }
 
 function summarise(concurrency: number, runs: Samples[]): LoadResult {
@@ -436,9 +412,19 @@ const VARIANTS: Batching[] = [
 const sameBatching = (a: Batching, b: Batching) =>
   a.maxMessages === b.maxMessages && a.maxMilliseconds === b.maxMilliseconds;
 
-async function run(): Promise<string> {
+/** What the report (bench/run.ts) draws and prices, beside the markdown. */
+export interface WebhookFigures {
+  /** Per concurrency level (LEVELS order). */
+  baseline: LoadResult[];
+  webhook: LoadResult[];
+  /** Median spawn → first 200. */
+  coldStartMs: { hello: number; webhook: number };
+}
+
+export async function measureWebhook(): Promise<{ markdown: string; figures: WebhookFigures }> {
   const bench = new Bench();
   const out: string[] = [];
+  let figures: WebhookFigures | undefined;
   const say = (text: string) => out.push(text);
   const progress = (text: string) => console.error(`[webhook bench] ${text}`);
   try {
@@ -539,6 +525,7 @@ async function run(): Promise<string> {
         LEVELS.map((c, i) => [c, `${fmt(webhook[i].rps / baseline[i].rps, 2)} (target ≥ 0.5)`]),
       ) + '\n',
     );
+    figures = { baseline, webhook, coldStartMs: { hello: coldHello, webhook: coldWebhook } };
     const at32 = webhook[LEVELS.indexOf(32)];
     say(`cioWebhook p99 at concurrency 32: ${fmt(at32.p99)} ms (target < 50 ms).\n`);
 
@@ -574,7 +561,7 @@ async function run(): Promise<string> {
   } finally {
     await bench.tearDown();
   }
-  return out.join('\n');
+  return { markdown: out.join('\n'), figures };
 }
 
-export const benchmark: Benchmark = { name: 'webhook', run };
+export const benchmark: Benchmark = { name: 'webhook', run: async () => (await measureWebhook()).markdown };

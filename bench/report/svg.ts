@@ -1,0 +1,156 @@
+// Standalone SVG line charts for BENCHMARKS.md (viewable on their own and inline on GitHub): linear or log axes,
+// straight or step lines, horizontal guide lines. No scripts, no external fonts.
+
+import { esc } from '../../scripts/cli/report/svg';
+
+export interface Axis {
+  label: string;
+  min: number;
+  max: number;
+  log?: boolean;
+  ticks: number[];
+  format: (value: number) => string;
+}
+
+export interface Series {
+  name: string;
+  color: string;
+  dashed?: boolean;
+  /** [x, y] in data units; drawn in this order. */
+  points: Array<[number, number]>;
+  /** Hold each y until the next x (a CDF), instead of straight segments. */
+  step?: boolean;
+  /** A dot on every point (for a handful of points). */
+  dots?: boolean;
+}
+
+export interface Guide {
+  y: number;
+  label: string;
+  color: string;
+}
+
+export interface ChartSpec {
+  title: string;
+  subtitle: string;
+  x: Axis;
+  y: Axis;
+  series: Series[];
+  guides?: Guide[];
+  /** The corner of the plot the legend sits in: pick the one the data leaves empty. */
+  legend: 'top-left' | 'bottom-right';
+}
+
+const WIDTH = 880;
+const HEIGHT = 480;
+const PLOT = { left: 72, right: WIDTH - 24, top: 70, bottom: HEIGHT - 56 };
+const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"';
+
+const r1 = (n: number): string => (Math.round(n * 10) / 10).toString();
+/** A white outline behind text, so labels stay readable where they cross a line. */
+const HALO = 'paint-order="stroke" stroke="#ffffff" stroke-width="4" stroke-linejoin="round"';
+
+/** Powers of ten from the one at or below `min` to the one at or above `max` (min > 0). */
+export function decades(min: number, max: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) out.push(10 ** e);
+  return out;
+}
+
+/** Position of `value` on an axis as a fraction 0..1 (clamped to the axis range). */
+function fraction(axis: Axis, value: number): number {
+  const v = Math.min(axis.max, Math.max(axis.min, value));
+  if (!axis.log) return (v - axis.min) / (axis.max - axis.min);
+  return (Math.log10(v) - Math.log10(axis.min)) / (Math.log10(axis.max) - Math.log10(axis.min));
+}
+
+const px = (axis: Axis, value: number) => PLOT.left + fraction(axis, value) * (PLOT.right - PLOT.left);
+const py = (axis: Axis, value: number) => PLOT.bottom - fraction(axis, value) * (PLOT.bottom - PLOT.top);
+
+function path(spec: ChartSpec, series: Series): string {
+  const coords: string[] = [];
+  series.points.forEach(([x, y], i) => {
+    if (series.step && i > 0) coords.push(`${r1(px(spec.x, x))},${r1(py(spec.y, series.points[i - 1][1]))}`);
+    coords.push(`${r1(px(spec.x, x))},${r1(py(spec.y, y))}`);
+  });
+  const dash = series.dashed ? ' stroke-dasharray="7 5"' : '';
+  const line =
+    `<polyline fill="none" stroke="${series.color}" stroke-width="2.2" stroke-linejoin="round"${dash} ` +
+    `points="${coords.join(' ')}"><title>${esc(series.name)}</title></polyline>`;
+  const dots = series.dots
+    ? series.points
+        .map(
+          ([x, y]) =>
+            `<circle cx="${r1(px(spec.x, x))}" cy="${r1(py(spec.y, y))}" r="3.5" fill="${series.color}">` +
+            `<title>${esc(`${series.name}: ${spec.x.format(x)} → ${spec.y.format(y)}`)}</title></circle>`,
+        )
+        .join('')
+    : '';
+  return line + dots;
+}
+
+export function lineChart(spec: ChartSpec): string {
+  const { x, y } = spec;
+  const grid = [
+    ...x.ticks.map((t) => {
+      const at = r1(px(x, t));
+      return (
+        `<line x1="${at}" y1="${PLOT.top}" x2="${at}" y2="${PLOT.bottom}" stroke="#e5e7eb"/>` +
+        `<text x="${at}" y="${PLOT.bottom + 18}" text-anchor="middle">${esc(x.format(t))}</text>`
+      );
+    }),
+    ...y.ticks.map((t) => {
+      const at = r1(py(y, t));
+      return (
+        `<line x1="${PLOT.left}" y1="${at}" x2="${PLOT.right}" y2="${at}" stroke="#e5e7eb"/>` +
+        `<text x="${PLOT.left - 8}" y="${at}" text-anchor="end" dominant-baseline="middle">${esc(y.format(t))}</text>`
+      );
+    }),
+  ];
+  const guides = (spec.guides ?? []).map((g) => {
+    const at = r1(py(y, g.y));
+    return (
+      `<line x1="${PLOT.left}" y1="${at}" x2="${PLOT.right}" y2="${at}" stroke="${g.color}" stroke-width="1.2" ` +
+      `stroke-dasharray="3 4"/>` +
+      `<text x="${PLOT.right - 6}" y="${Number(at) - 6}" text-anchor="end" fill="${g.color}" ${HALO}>` +
+      `${esc(g.label)}</text>`
+    );
+  });
+  const legendHeight = spec.series.length * 20 + 10;
+  const legendWidth = 18 + 7.2 * Math.max(...spec.series.map((s) => s.name.length)) + 40;
+  const left = spec.legend === 'top-left' ? PLOT.left + 10 : PLOT.right - 10 - legendWidth;
+  const top = spec.legend === 'top-left' ? PLOT.top + 8 : PLOT.bottom - 8 - legendHeight;
+  const legend =
+    `<rect x="${r1(left)}" y="${top}" width="${r1(legendWidth)}" height="${legendHeight}" ` +
+    `fill="#ffffff" fill-opacity="0.92" stroke="#d1d5db"/>` +
+    spec.series
+      .map((s, i) => {
+        const ly = top + 16 + i * 20;
+        const dash = s.dashed ? ' stroke-dasharray="7 5"' : '';
+        return (
+          `<line x1="${r1(left + 10)}" y1="${ly - 4}" x2="${r1(left + 38)}" y2="${ly - 4}" stroke="${s.color}" ` +
+          `stroke-width="2.2"${dash}/>` +
+          `<text x="${r1(left + 46)}" y="${ly}">${esc(s.name)}</text>`
+        );
+      })
+      .join('');
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
+      `role="img" aria-label="${esc(spec.title)}" ${FONT} font-size="12" fill="#374151">`,
+    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
+    `<text x="${PLOT.left}" y="26" font-size="17" font-weight="600" fill="#111827">${esc(spec.title)}</text>`,
+    `<text x="${PLOT.left}" y="46" fill="#6b7280">${esc(spec.subtitle)}</text>`,
+    ...grid,
+    `<rect x="${PLOT.left}" y="${PLOT.top}" width="${PLOT.right - PLOT.left}" height="${PLOT.bottom - PLOT.top}" ` +
+      `fill="none" stroke="#9ca3af"/>`,
+    ...guides,
+    ...spec.series.map((s) => path(spec, s)),
+    legend,
+    `<text x="${(PLOT.left + PLOT.right) / 2}" y="${HEIGHT - 14}" text-anchor="middle" font-size="13">` +
+      `${esc(x.label)}</text>`,
+    `<text transform="translate(18 ${(PLOT.top + PLOT.bottom) / 2}) rotate(-90)" text-anchor="middle" ` +
+      `font-size="13">${esc(y.label)}</text>`,
+    '</svg>',
+    '',
+  ].join('\n');
+}
