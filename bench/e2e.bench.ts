@@ -174,7 +174,7 @@ function rowBytes(body: Buffer, actions: string[]): number {
   return Buffer.byteLength(JSON.stringify(toEventRow(parsed.event, new Date().toISOString(), actions)));
 }
 
-type Sender = (events: OutgoingEvent[], onAck: (result: SendResult) => void) => Promise<SendResult[]>;
+type Sender = (events: OutgoingEvent[], onResult: (result: SendResult) => void) => Promise<SendResult[]>;
 
 function checkAccepted(results: SendResult[]): SendResult[] {
   const refused = results.filter((r) => r.status !== 200);
@@ -187,27 +187,27 @@ function checkAccepted(results: SendResult[]): SendResult[] {
 }
 
 function concurrentSender(stack: Stack, concurrency: number): Sender {
-  return async (events, onAck) =>
+  return async (events, onResult) =>
     checkAccepted(
       await sendEvents(events, {
         url: stack.state.webhookUrl,
         key: stack.signingKey,
         concurrency,
-        onResult: onAck,
+        onResult,
       }),
     );
 }
 
 /** Open loop: request i starts at i / perSecond s, however long earlier ones take. */
 function pacedSender(stack: Stack, perSecond: number): Sender {
-  return async (events, onAck) => {
+  return async (events, onResult) => {
     const start = performance.now();
     const pending = events.map(async (event, i) => {
       await sleep(Math.max(0, start + (i * 1000) / perSecond - performance.now()));
       const [result] = await sendEvents([event], {
         url: stack.state.webhookUrl,
         key: stack.signingKey,
-        onResult: onAck,
+        onResult,
       });
       return result;
     });
@@ -356,7 +356,8 @@ function render(f: EndToEndFigures): string {
     `Generated events (every object_type/metric in a realistic mix, no duplicates, seed ${SEED}) after ${WARM_UP} ` +
       `warm-up events; Track in dry-run. Latency = from the event's 200 to the first warehouse poll that returned its ` +
       `row (a poll every ${f.pollMs} ms, ${fmt(f.paced.pollQueryMs)} ms each: a figure is late by up to one ` +
-      'interval). The Pub/Sub emulator pushes at most 2 messages at a time, so the burst measures its queue: the ' +
+      'interval, or early by as long as a 200 waits in this process, which also runs the warehouse). The Pub/Sub ' +
+      'emulator pushes at most 2 messages at a time, so the burst measures its queue: the ' +
       "drain rate is the emulator's, not what Pub/Sub would push to an autoscaled processor." +
       missing.map(([name, p]) => ` **${name}: ${p.missing} rows never appeared.**`).join(''),
     '',

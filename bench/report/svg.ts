@@ -37,13 +37,15 @@ export interface ChartSpec {
   y: Axis;
   series: Series[];
   guides?: Guide[];
-  /** The corner of the plot the legend sits in: pick the one the data leaves empty. */
-  legend: 'top-left' | 'bottom-right';
 }
 
 const WIDTH = 880;
 const HEIGHT = 480;
-const PLOT = { left: 72, right: WIDTH - 24, top: 70, bottom: HEIGHT - 56 };
+// The legend gets a row of its own above the plot, so it never hides data.
+const PLOT = { left: 72, right: WIDTH - 24, top: 92, bottom: HEIGHT - 56 };
+const LEGEND_Y = 72;
+/** Rough width of a character at font-size 12, for laying out the legend row. */
+const CHAR_PX = 6.6;
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"';
 
 const r1 = (n: number): string => (Math.round(n * 10) / 10).toString();
@@ -109,43 +111,39 @@ export function lineChart(spec: ChartSpec): string {
   ];
   const guides = (spec.guides ?? []).map((g) => {
     const at = r1(py(y, g.y));
-    return (
-      `<line x1="${PLOT.left}" y1="${at}" x2="${PLOT.right}" y2="${at}" stroke="${g.color}" stroke-width="1.2" ` +
-      `stroke-dasharray="3 4"/>` +
-      `<text x="${PLOT.right - 6}" y="${Number(at) - 6}" text-anchor="end" fill="${g.color}" ${HALO}>` +
-      `${esc(g.label)}</text>`
-    );
+    // Above its line, unless that would run into the plot's top edge.
+    const labelY = Number(at) - 6 < PLOT.top + 12 ? Number(at) + 15 : Number(at) - 6;
+    return {
+      line:
+        `<line x1="${PLOT.left}" y1="${at}" x2="${PLOT.right}" y2="${at}" stroke="${g.color}" stroke-width="1.2" ` +
+        `stroke-dasharray="3 4"/>`,
+      // Drawn after the series, with a halo, so lines crossing it do not hide it.
+      label: `<text x="${PLOT.left + 6}" y="${labelY}" fill="${g.color}" ${HALO}>` + `${esc(g.label)}</text>`,
+    };
   });
-  const legendHeight = spec.series.length * 20 + 10;
-  const legendWidth = 18 + 7.2 * Math.max(...spec.series.map((s) => s.name.length)) + 40;
-  const left = spec.legend === 'top-left' ? PLOT.left + 10 : PLOT.right - 10 - legendWidth;
-  const top = spec.legend === 'top-left' ? PLOT.top + 8 : PLOT.bottom - 8 - legendHeight;
-  const legend =
-    `<rect x="${r1(left)}" y="${top}" width="${r1(legendWidth)}" height="${legendHeight}" ` +
-    `fill="#ffffff" fill-opacity="0.92" stroke="#d1d5db"/>` +
-    spec.series
-      .map((s, i) => {
-        const ly = top + 16 + i * 20;
-        const dash = s.dashed ? ' stroke-dasharray="7 5"' : '';
-        return (
-          `<line x1="${r1(left + 10)}" y1="${ly - 4}" x2="${r1(left + 38)}" y2="${ly - 4}" stroke="${s.color}" ` +
-          `stroke-width="2.2"${dash}/>` +
-          `<text x="${r1(left + 46)}" y="${ly}">${esc(s.name)}</text>`
-        );
-      })
-      .join('');
+  let left = PLOT.left;
+  const legend = spec.series.map((s) => {
+    const dash = s.dashed ? ' stroke-dasharray="7 5"' : '';
+    const entry =
+      `<line x1="${r1(left)}" y1="${LEGEND_Y - 4}" x2="${r1(left + 28)}" y2="${LEGEND_Y - 4}" stroke="${s.color}" ` +
+      `stroke-width="2.2"${dash}/>` +
+      `<text x="${r1(left + 36)}" y="${LEGEND_Y}">${esc(s.name)}</text>`;
+    left += 36 + s.name.length * CHAR_PX + 24;
+    return entry;
+  });
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
       `role="img" aria-label="${esc(spec.title)}" ${FONT} font-size="12" fill="#374151">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
     `<text x="${PLOT.left}" y="26" font-size="17" font-weight="600" fill="#111827">${esc(spec.title)}</text>`,
     `<text x="${PLOT.left}" y="46" fill="#6b7280">${esc(spec.subtitle)}</text>`,
+    ...legend,
     ...grid,
     `<rect x="${PLOT.left}" y="${PLOT.top}" width="${PLOT.right - PLOT.left}" height="${PLOT.bottom - PLOT.top}" ` +
       `fill="none" stroke="#9ca3af"/>`,
-    ...guides,
+    ...guides.map((g) => g.line),
     ...spec.series.map((s) => path(spec, s)),
-    legend,
+    ...guides.map((g) => g.label),
     `<text x="${(PLOT.left + PLOT.right) / 2}" y="${HEIGHT - 14}" text-anchor="middle" font-size="13">` +
       `${esc(x.label)}</text>`,
     `<text transform="translate(18 ${(PLOT.top + PLOT.bottom) / 2}) rotate(-90)" text-anchor="middle" ` +
