@@ -52,8 +52,10 @@ export interface StackOptions {
   onStep?: (message: string) => void;
   /** A function process ended while the stack was running (it crashed or was killed). */
   onUnexpectedExit?: (source: FunctionName, how: string) => void;
-  /** Redelivery settings of the push subscription (the emulator honours attempts; backoff only roughly). */
+  /** Deliveries before a message is dead-lettered (default 5; the emulator redelivers a nack after ~1 s). */
   maxDeliveryAttempts?: number;
+  /** The warehouse stores a repeated insertId once, like BigQuery (default true); false keeps every row sent. */
+  dedupeInsertIds?: boolean;
 }
 
 export interface Stack {
@@ -69,6 +71,16 @@ export interface Stack {
   readonly processGroups: number[];
   /** Stops everything (webhook first, warehouse last) and removes the state file. Safe to call twice. */
   stop(): Promise<void>;
+  // Fault injection (chaos suite). A process killed or stopped here is not reported to onUnexpectedExit.
+  /** Sends `signal` (default SIGKILL) to a function's process group, then starts it again on the same port. */
+  restartFunction(name: FunctionName, signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Stops the Pub/Sub emulator. It keeps nothing (observed with 0.8.x, even with --data-dir): its topics,
+   * subscriptions and every unacknowledged message are gone.
+   */
+  stopPubsub(): Promise<void>;
+  /** Starts the Pub/Sub emulator again on the same port and recreates the topics and subscriptions. */
+  startPubsub(): Promise<void>;
 }
 
 export class StackError extends Error {
@@ -146,6 +158,8 @@ interface RunningFunction {
   pgid: number;
   logFile: string;
   stop(): Promise<void>;
+  /** Sends `signal` to the whole process group and waits until it is gone. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 function tail(file: string, lines = 20): string {
@@ -194,6 +208,7 @@ async function startFunction(
   logDir: string,
   onLog: StackOptions['onLog'],
   onUnexpectedExit: StackOptions['onUnexpectedExit'],
+  logFlags: 'w' | 'a' = 'w',
 ): Promise<RunningFunction> {
   const root = projectRoot();
   const main = path.join(
@@ -206,7 +221,7 @@ async function startFunction(
     'main.js',
   );
   const logFile = path.join(logDir, `${name}.log`);
-  const log = fs.createWriteStream(logFile, { flags: 'w' });
+  const log = fs.createWriteStream(logFile, { flags: logFlags });
   // The same Node that runs us (the project's Node 24), not whatever `node` is first on PATH.
   const child = spawn(
     'sh',
@@ -252,6 +267,17 @@ async function startFunction(
       await killGroup(pgid, 1000);
       await new Promise<void>((resolve) => log.end(resolve));
     })());
+  const kill = (signal: NodeJS.Signals): Promise<void> =>
+    (stopping ??= (async () => {
+      try {
+        process.kill(-pgid, signal);
+      } catch {
+        // already gone
+      }
+      await exited;
+      await killGroup(pgid, 1000);
+      await new Promise<void>((resolve) => log.end(resolve));
+    })());
   const url = `http://127.0.0.1:${port}/`;
   try {
     await waitForHttp(url, child, `${name} function`, logFile, 60_000);
@@ -259,7 +285,7 @@ async function startFunction(
     await stop();
     throw err;
   }
-  return { name, url, pgid, logFile, stop };
+  return { name, url, pgid, logFile, stop, kill };
 }
 
 /** Builds a BigQuery client bound to the local warehouse (the client reads BIGQUERY_EMULATOR_HOST when built). */
@@ -286,10 +312,13 @@ async function createTopology(
     deadLetterTopic: `${topic}-dead-letter`,
     deadLetterSubscription: `${topic}-dead-letter`,
   };
-  // What the Pub/Sub emulator (0.8.x) does with this, observed: push delivery to the processor, the dead-letter policy
+  // What the Pub/Sub emulator (0.8.x) does with this, observed: push delivery to the processor, ONE message in flight
+  // per subscription (its push loop is serial, so local throughput is 1 / processor latency), the dead-letter policy
   // (after maxDeliveryAttempts failed pushes the message moves to the dead-letter topic, with the
-  // CloudPubSubDeadLetterSource* attributes), and the retry policy only roughly (first redelivery after ~1 s, later
-  // ones about maximumBackoff apart). Its push envelopes carry no deliveryAttempt field.
+  // CloudPubSubDeadLetterSource* attributes). Its push envelopes carry no deliveryAttempt field. No retry policy
+  // (Terraform sets one in the cloud): with one, the emulator strands messages whose push failed (connection refused
+  // while the processor restarts, and some 503 nacks): they are never pushed again (test/chaos found it; 317 of 600
+  // stranded in a 3 s endpoint outage, none without the policy). Without it a nacked message comes back after ~1 s.
   const pubsub = new PubSub({ projectId, apiEndpoint: host });
   try {
     const [deadLetters] = await pubsub.createTopic(names.deadLetterTopic);
@@ -300,7 +329,6 @@ async function createTopology(
       pushConfig: { pushEndpoint: processorUrl },
       ackDeadlineSeconds: 60,
       deadLetterPolicy: { deadLetterTopic: deadLetters.name, maxDeliveryAttempts },
-      retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } },
     });
   } finally {
     await pubsub.close();
@@ -389,7 +417,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const started = await Promise.allSettled([
       startEmulator('pubsub', { logDir }),
       startEmulator('firestore', { logDir }),
-      startWarehouseServer({ dataDir: warehouseDir, port: options.warehousePort }),
+      startWarehouseServer({
+        dataDir: warehouseDir,
+        port: options.warehousePort,
+        dedupeInsertIds: options.dedupeInsertIds,
+      }),
     ]);
     const emulators: Emulator[] = [];
     for (const s of started) {
@@ -411,6 +443,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const [pubsub, firestore, warehouse] = started.map(
       (s) => (s as PromiseFulfilledResult<unknown>).value,
     ) as [Emulator, Emulator, WarehouseServer];
+    let pubsubNow = pubsub;
 
     const functionEnv = functionEnvironment(env, {
       [ENV.project]: projectId,
@@ -461,10 +494,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         options.onUnexpectedExit,
       ),
     ]);
+    const live: Partial<Record<FunctionName, RunningFunction>> = {};
     for (const f of functions) {
       if (f.status !== 'fulfilled') continue;
+      const name = f.value.name;
+      live[name] = f.value;
       processGroups.push(f.value.pgid);
-      cleanups.push(() => f.value.stop());
+      // Through `live`: restartFunction replaces the instance.
+      cleanups.push(() => live[name]!.stop());
     }
     const functionFailure = functions.find((f) => f.status === 'rejected');
     if (functionFailure) throw functionFailure.reason;
@@ -496,6 +533,41 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       logFiles: { webhook: webhook.logFile, processor: processor.logFile },
       processGroups,
       stop,
+      async restartFunction(name, signal = 'SIGKILL') {
+        const old = live[name]!;
+        await old.kill(signal);
+        const target = name === 'webhook' ? 'cioWebhook' : 'cioProcessor';
+        const port = Number(new URL(old.url).port);
+        const fresh = await startFunction(
+          name,
+          target,
+          port,
+          functionEnv,
+          logDir,
+          options.onLog,
+          options.onUnexpectedExit,
+          'a',
+        );
+        live[name] = fresh;
+        processGroups.push(fresh.pgid);
+      },
+      async stopPubsub() {
+        await pubsubNow.stop();
+      },
+      async startPubsub() {
+        const port = Number(pubsub.host.split(':')[1]);
+        const fresh = await startEmulator('pubsub', { logDir, port });
+        emulators[emulators.indexOf(pubsubNow)] = fresh;
+        pubsubNow = fresh;
+        processGroups.push(fresh.pgid);
+        await createTopology(
+          fresh.host,
+          projectId,
+          webhookConfig.eventsTopic,
+          processorUrl,
+          options.maxDeliveryAttempts ?? 5,
+        );
+      },
     };
   } catch (err) {
     await stop().catch(() => undefined);
