@@ -40,8 +40,8 @@ export interface Analysis {
   insertRowsSent: number;
   ledgerNotDone: string[];
   ledgerForNeverStored: string[];
-  /** Events one of whose claims vanished with a SIGKILLed process (taken over after the lease). */
-  lostClaims: number;
+  /** Events with a ledger claim that never logged an end (its process was SIGKILLed), with their invocations. */
+  lostClaims: string[];
   /** event_id → invocations that completed it, where more than one. */
   completedTwice: Array<[string, number]>;
   expectedEffects: Set<string>;
@@ -172,7 +172,7 @@ export function analyse(result: ChaosResult): Analysis {
     insertRowsSent: [...result.insertSends.values()].reduce((a, b) => a + b, 0),
     ledgerNotDone: [...acknowledged].filter((id) => ledger.get(id)?.state !== 'done'),
     ledgerForNeverStored: [...neverStored.keys()].filter((id) => ledger.has(id)),
-    lostClaims: [...ledger.keys()].filter((id) => lostClaims(id) > 0).length,
+    lostClaims: [...ledger.keys()].filter((id) => lostClaims(id) > 0).map(describe),
     completedTwice: [...deliveries.processed].filter(([, n]) => n > 1),
     expectedEffects: expected,
     distinctEffects,

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { analyse, type Analysis } from './analysis';
 import { runChaos, type ChaosResult } from './scenario';
-import { renderSummary } from './summary';
+import { renderDetails, renderSummary } from './summary';
 import { ensureBuilt } from './build';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20260115);
@@ -40,8 +40,8 @@ beforeAll(async () => {
   const summary = renderSummary(result, a);
   const out = path.join(__dirname, '..', '..', '.local', 'chaos-summary.txt');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, summary);
-  process.stdout.write(`\n${summary}\n`);
+  fs.writeFileSync(out, `${summary}\n${renderDetails(a)}`);
+  process.stdout.write(`\n${summary}(event by event: ${path.relative(process.cwd(), out)})\n`);
 }, 900_000);
 
 it('drains: every acknowledged event is stored and every accepted message settled', () => {

@@ -3,14 +3,16 @@
 // while the processor is SIGKILLed and restarted, the Track API and the warehouse fail a share of requests, and the
 // Pub/Sub emulator is stopped and started again. It returns what happened; chaos.test.ts asserts on it.
 //
-// Timeline:
-//   1. stream      most of the requests; faults on; the processor is SIGKILLed (and restarted) several times.
-//   2. quiesce     wait until every accepted message was acked (or dead-lettered: those are replayed), because
-//                  the Pub/Sub emulator keeps nothing across a restart (verified: not even with --data-dir).
+// Timeline (faults on throughout, off once drained):
+//   1. stream      most of the requests, accepted within seconds.
+//   2. processing  the emulator pushes ONE message at a time, so the processor works through the backlog for minutes;
+//                  it is SIGKILLed (and restarted) at spread points of that work. Ends when every accepted message
+//                  was acked (or dead-lettered: those are replayed), because the Pub/Sub emulator keeps nothing
+//                  across a restart (verified: not even with --data-dir).
 //   3. outage      stop Pub/Sub; send (the webhook must answer 503; the sender retries, a few requests are never
 //                  retried); start Pub/Sub again on the same port with the same topics and subscriptions.
-//   4. tail        the last requests, including re-sends of events finished long before; one more SIGKILL.
-//   5. drain       faults off; wait until every accepted event is in the warehouse and every message settled.
+//   4. tail        the last requests, including re-sends of events finished minutes before; one more SIGKILL.
+//   5. drain       wait until every accepted event is in the warehouse and every message settled.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,7 +23,7 @@ import { replayDeadLetters } from '../../scripts/cli/replay-dead-letters';
 import { freePort } from '../../scripts/local/emulators';
 import { startStack, type Stack } from '../../scripts/local/stack';
 import { startTrackApiServer, type TrackApiServer, type TrackCall } from '../support/track-api-server';
-import { CustomerIoSender, isSuccess, type RequestRecord } from './customerio-sender';
+import { CustomerIoSender, type RequestRecord } from './customerio-sender';
 import { DeliveryLog } from './delivery-log';
 import { FaultInjector, type InjectedFaults } from './fault-injector';
 import { buildPlan, prng, type Plan, type PlanOptions } from './plan';
@@ -382,5 +384,3 @@ async function countRows(stack: Stack): Promise<Map<string, number>> {
   );
   return new Map(result.map((r) => [String(r.event_id), Number(r.n)]));
 }
-
-export { isSuccess };

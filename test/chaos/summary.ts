@@ -27,7 +27,7 @@ export function renderSummary(result: ChaosResult, a: Analysis): string {
       `${a.objectTypesStored.length} object types; rejects ${result.rejectRows}`,
     `            insertAll ${n(result.insertAllRequests)} requests, ${n(a.insertRowsSent)} rows sent; ${n(a.insertResent)} events re-sent after a fault or crash`,
     `ledger      duplicates absorbed ${n(deliveries.count('duplicate'))} deliveries; busy-lease nacks ${n(deliveries.count('in_progress_nack'))}; ` +
-      `claims lost to SIGKILL ${n(a.lostClaims)}; completed twice ${a.completedTwice.length}`,
+      `claims lost to SIGKILL ${n(a.lostClaims.length)}; completed twice ${a.completedTwice.length}`,
     `processor   ${n([...deliveries.outcomes.values()].reduce((x, y) => x + y, 0))} invocations: ${counts(deliveries.outcomes)}`,
     `track       ${n(a.expectedEffects.size)} expected effects, ${n(a.distinctEffects.size)} distinct applied ` +
       `(missing ${a.missingEffects.length}, unexpected ${a.unexpectedEffects.length}); ${n(a.effectCalls)} 2xx calls = ` +
@@ -42,4 +42,15 @@ export function renderSummary(result: ChaosResult, a: Analysis): string {
     result.drained ? 'drained     yes' : `drained     NO: ${result.unsettled.length} open`,
   ];
   return lines.join('\n') + '\n';
+}
+
+/** What the summary counts, event by event, for the file written beside it. */
+export function renderDetails(a: Analysis): string {
+  const section = (title: string, lines: string[]) =>
+    `${title} (${lines.length})\n${lines.map((l) => `  ${l}\n`).join('')}`;
+  return [
+    section('claims lost to SIGKILL', a.lostClaims),
+    section('second rows in a crash window', a.crashWindowRows),
+    section('rows not explained', a.unexplainedRows),
+  ].join('');
 }
