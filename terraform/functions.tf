@@ -6,7 +6,10 @@
 locals {
   # Every variable in WEBHOOK_ENV / PROCESSOR_ENV (shared/config.ts) is set here or, for the few left to their
   # defaults on purpose, named in test/terraform.test.ts. Secrets are injected from Secret Manager below.
+  # NODE_ENV=production makes functions-framework answer an unexpected crash with a bare status, not the error's
+  # message (it echoes the message to the caller otherwise).
   webhook_env = {
+    NODE_ENV                         = "production"
     GOOGLE_CLOUD_PROJECT             = var.project_id
     CIO_EVENTS_TOPIC                 = var.events_topic
     CIO_SIGNATURE_MAX_AGE_SECONDS    = tostring(var.signature_max_age_seconds)
@@ -16,6 +19,7 @@ locals {
   }
 
   processor_env = {
+    NODE_ENV                  = "production"
     GOOGLE_CLOUD_PROJECT      = var.project_id
     CIO_REGION                = var.track_region
     CIO_TRACK_MAX_RPS         = tostring(var.track_max_rps)

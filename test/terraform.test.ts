@@ -343,7 +343,11 @@ describe('terraform matches the code it deploys', () => {
       const defaulted = DELIBERATELY_DEFAULTED[role];
       expect(contract.filter((name) => !set.includes(name) && !defaulted.includes(name))).toEqual([]);
       // Nothing misspelt or foreign, nothing both set and "defaulted", nothing set twice.
-      expect(set.filter((name) => !contract.includes(name))).toEqual([]);
+      expect(set.filter((name) => !contract.includes(name) && name !== 'NODE_ENV')).toEqual([]);
+      // functions-framework echoes a crash's error message to the caller unless NODE_ENV is production.
+      expect(asObj(resolve(config, block(fn!, 'service_config').environment_variables), 'env').NODE_ENV).toBe(
+        'production',
+      );
       expect(defaulted.filter((name) => set.includes(name) || !contract.includes(name))).toEqual([]);
       expect(new Set(set).size).toBe(set.length);
     },
