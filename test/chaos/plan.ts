@@ -3,7 +3,7 @@
 // sees enough calls to fault, late re-sends of earlier events, and the requests that are deliberately never stored:
 // signed with a wrong key (401), or sent once during the Pub/Sub outage (503) and never retried.
 
-import { generateEvents, type GeneratedEvent } from '../../scripts/cli/generate-events';
+import { generateEvents, prng, type GeneratedEvent } from '../../scripts/cli/generate-events';
 import type { ChaosRequest } from './customerio-sender';
 
 export interface PlanOptions {
@@ -37,18 +37,6 @@ export interface Plan {
 /** A fixed event time base: the same seed gives byte-identical bodies on every run. */
 const START_MS = Date.UTC(2026, 0, 15, 9, 0, 0);
 export const WRONG_KEY = 'not-the-signing-key';
-
-/** mulberry32, as in the generator: reproducible from a 32-bit seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pickSome<T>(random: () => number, items: readonly T[], n: number): T[] {
   const pool = [...items];

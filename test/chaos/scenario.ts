@@ -26,7 +26,8 @@ import { startTrackApiServer, type TrackApiServer, type TrackCall } from '../sup
 import { CustomerIoSender, type RequestRecord } from './customerio-sender';
 import { DeliveryLog } from './delivery-log';
 import { FaultInjector, type InjectedFaults } from './fault-injector';
-import { buildPlan, prng, type Plan, type PlanOptions } from './plan';
+import { buildPlan, type Plan, type PlanOptions } from './plan';
+import { prng } from '../../scripts/cli/generate-events';
 
 export interface ChaosOptions extends PlanOptions {
   processorKills: number;
