@@ -42,8 +42,17 @@ function utf8(text: string): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** True when `text` is surely at most `maxBytes` of UTF-8 and encodes as itself, without encoding it: without
+ * surrogates, every UTF-16 unit is at most 3 bytes. Real labels and event ids are short ASCII. */
+function surelyFits(text: string, maxBytes: number): boolean {
+  return text.length * 3 <= maxBytes && !SURROGATE.test(text);
+}
+
 /** Longest prefix of whole characters that fits in `maxBytes` of UTF-8. */
 function truncateUtf8(text: string, maxBytes: number): string {
+  if (surelyFits(text, maxBytes)) return text;
   const bytes = utf8(text);
   let end = Math.min(bytes.length, maxBytes);
   // Step back over continuation bytes (10xxxxxx) so the cut falls on a character boundary.
@@ -76,19 +85,22 @@ export function readEnvelope(raw: Buffer, alreadyParsed?: unknown): Envelope {
   if (!isPlainObject(body)) return { parseError: 'not_an_object' };
 
   // object_type and metric are only labels: an oversized one (no real event has one) is cut, not refused.
+  const envelope: Envelope = {};
   const objectType = ownString(body, 'object_type');
+  if (objectType !== undefined) envelope.objectType = truncateUtf8(objectType, MAX_ATTRIBUTE_BYTES);
   const metric = ownString(body, 'metric');
-  const envelope: Envelope = {
-    ...(objectType !== undefined && { objectType: truncateUtf8(objectType, MAX_ATTRIBUTE_BYTES) }),
-    ...(metric !== undefined && { metric: truncateUtf8(metric, MAX_ATTRIBUTE_BYTES) }),
-  };
+  if (metric !== undefined) envelope.metric = truncateUtf8(metric, MAX_ATTRIBUTE_BYTES);
   const eventId = ownString(body, 'event_id');
-  if (eventId === undefined) return { ...envelope, parseError: 'missing_event_id' };
+  if (eventId === undefined) envelope.parseError = 'missing_event_id';
+  else if (validEventId(eventId)) envelope.eventId = eventId;
+  else envelope.parseError = 'invalid_event_id';
+  return envelope;
+}
+
+function validEventId(eventId: string): boolean {
+  if (surelyFits(eventId, MAX_ATTRIBUTE_BYTES)) return true;
   const encoded = utf8(eventId);
-  if (encoded.length > MAX_ATTRIBUTE_BYTES || encoded.toString('utf8') !== eventId) {
-    return { ...envelope, parseError: 'invalid_event_id' };
-  }
-  return { ...envelope, eventId };
+  return encoded.length <= MAX_ATTRIBUTE_BYTES && encoded.toString('utf8') === eventId;
 }
 
 /** The attributes of the Pub/Sub message (DESIGN.md "Pub/Sub message published by the webhook"). */
@@ -97,12 +109,12 @@ export function messageAttributes(
   cioTimestamp: string,
   receivedAt: Date,
 ): Record<string, string> {
-  return {
-    ...(envelope.eventId !== undefined && { event_id: envelope.eventId }),
-    ...(envelope.objectType !== undefined && { object_type: envelope.objectType }),
-    ...(envelope.metric !== undefined && { metric: envelope.metric }),
-    cio_timestamp: cioTimestamp,
-    received_at: receivedAt.toISOString(),
-    ...(envelope.parseError !== undefined && { parse_error: envelope.parseError }),
-  };
+  const attributes: Record<string, string> = {};
+  if (envelope.eventId !== undefined) attributes.event_id = envelope.eventId;
+  if (envelope.objectType !== undefined) attributes.object_type = envelope.objectType;
+  if (envelope.metric !== undefined) attributes.metric = envelope.metric;
+  attributes.cio_timestamp = cioTimestamp;
+  attributes.received_at = receivedAt.toISOString();
+  if (envelope.parseError !== undefined) attributes.parse_error = envelope.parseError;
+  return attributes;
 }

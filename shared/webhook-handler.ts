@@ -28,8 +28,14 @@ const UNAUTHORIZED: Record<SignatureFailure, string> = {
 
 const EMPTY = Buffer.alloc(0);
 
+// Node's own response API rather than Express's res.send(), which hashes every body for an ETag (no use on a POST
+// reply) and re-parses the content type: a measurable share of this function's CPU time per request.
 function reply(res: Response, status: number, text: string): void {
-  res.status(status).type('text/plain').send(text);
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  res.end(text);
 }
 
 export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
