@@ -40,14 +40,48 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function commandFor(kind: EmulatorKind, host: string, dataDir: string | undefined): string[] {
+function commandFor(kind: EmulatorKind, host: string, options: StartOptions): string[] {
   if (kind === 'pubsub') {
     const args = ['beta', 'emulators', 'pubsub', 'start', `--host-port=${host}`, '--project=local-emulator'];
-    if (dataDir) args.push(`--data-dir=${dataDir}`);
+    if (options.dataDir) args.push(`--data-dir=${options.dataDir}`);
     return ['gcloud', ...args, '--quiet'];
   }
-  // Firestore data is in memory only: the emulator has no durable mode (export/import is a separate flow).
-  return ['gcloud', 'emulators', 'firestore', 'start', `--host-port=${host}`, '--quiet'];
+  // Firestore data is in memory only: the emulator has no durable mode. It can load an export when it starts;
+  // exporting is an HTTP call (exportFirestore). Its --export-on-exit wrote nothing when observed (gcloud 528, on
+  // SIGTERM to the group and on SIGINT to the JVM), so it is not used.
+  const args = ['emulators', 'firestore', 'start', `--host-port=${host}`];
+  if (options.importData) args.push(`--import-data=${options.importData}`);
+  return ['gcloud', ...args, '--quiet'];
+}
+
+/**
+ * Exports one project's default Firestore database from the emulator into `directory` (created; must not exist yet)
+ * and returns the export's `.overall_export_metadata` file, the path StartOptions.importData takes. The emulator
+ * writes it under a `firestore_export_<n>/` folder of its choosing, hence the fresh directory.
+ */
+export async function exportFirestore(host: string, projectId: string, directory: string): Promise<string> {
+  fs.mkdirSync(directory, { recursive: false });
+  const res = await fetch(`http://${host}/emulator/v1/projects/${encodeURIComponent(projectId)}:export`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      database: `projects/${projectId}/databases/(default)`,
+      export_directory: path.resolve(directory),
+    }),
+    signal: AbortSignal.timeout(120_000),
+  });
+  if (!res.ok) {
+    throw new EmulatorError(`the Firestore emulator refused the export (${res.status}): ${await res.text()}`);
+  }
+  const [folder, ...others] = fs.readdirSync(directory);
+  const file =
+    folder === undefined ? undefined : path.join(directory, folder, `${folder}.overall_export_metadata`);
+  if (others.length > 0 || file === undefined || !fs.existsSync(file)) {
+    throw new EmulatorError(
+      `the Firestore emulator reported an export but ${directory} holds no single export`,
+    );
+  }
+  return file;
 }
 
 /** Says exactly what is missing when gcloud or Java is not installed. */
@@ -140,6 +174,8 @@ export interface StartOptions {
   port?: number;
   /** Pub/Sub only: keep topics and subscriptions in this folder across restarts. */
   dataDir?: string;
+  /** Firestore only: load this export (its `.overall_export_metadata` file, as exportFirestore returns) first. */
+  importData?: string;
   timeoutMs?: number;
 }
 
@@ -163,7 +199,7 @@ export async function startEmulator(kind: EmulatorKind, options: StartOptions): 
   const pidFile = `${logFile}.pid`;
   fs.rmSync(pidFile, { force: true });
   const out = fs.openSync(logFile, 'a');
-  const guardian = spawn('sh', ['-c', GUARDIAN, 'guardian', ...commandFor(kind, host, options.dataDir)], {
+  const guardian = spawn('sh', ['-c', GUARDIAN, 'guardian', ...commandFor(kind, host, options)], {
     detached: true,
     stdio: ['pipe', out, out],
     env: { ...process.env, PIDFILE: pidFile, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' },

@@ -16,6 +16,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import { ENV, loadProcessorConfig, loadWebhookConfig } from '../../shared/config';
 import { renderViews } from '../../shared/views';
 import { checkPrerequisites, freePort, killGroup, startEmulator, type Emulator } from './emulators';
+import { saveLedger, savedLedger, type SavedLedger } from './saved-ledger';
 import {
   projectRoot,
   readStackState,
@@ -33,7 +34,7 @@ export interface StackOptions {
   localDir?: string;
   /** DuckDB folder. Default: <localDir>/warehouse. Kept between runs. */
   warehouseDir?: string;
-  /** Wipe the warehouse folder first. */
+  /** Wipe the warehouse folder and the saved dedupe ledger (<localDir>/firestore) first. */
   reset?: boolean;
   /** Fixed ports; a busy fixed port is an error. Webhook default: 8080 when free, else any free port. */
   webhookPort?: number;
@@ -66,10 +67,17 @@ export interface Stack {
   /** Dry-run unless CIO_SITE_ID and CIO_TRACK_API_KEY are set. */
   readonly trackMode: 'dry-run' | 'live';
   readonly warehouse: WarehouseServer;
+  /** The dedupe ledger the Firestore emulator loaded (saved by the last clean stop), or undefined: it started empty. */
+  readonly ledgerLoaded: SavedLedger | undefined;
+  /** Where the dedupe ledger is saved when the stack stops: <localDir>/firestore. */
+  readonly ledgerDir: string;
   readonly logFiles: Record<FunctionName, string>;
   /** Process groups we started (emulators and functions), for checking that none is left. */
   readonly processGroups: number[];
-  /** Stops everything (webhook first, warehouse last) and removes the state file. Safe to call twice. */
+  /**
+   * Stops everything (webhook first, warehouse last) and removes the state file. Safe to call twice. Once the
+   * functions are down it saves the dedupe ledger for the next start (a failed save is thrown after everything stopped).
+   */
   stop(): Promise<void>;
   // Fault injection (chaos suite). A process killed or stopped here is not reported to onUnexpectedExit.
   /** Sends `signal` (default SIGKILL) to a function's process group, then starts it again on the same port. */
@@ -382,6 +390,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const localDir = path.resolve(options.localDir ?? path.join(root, '.local'));
   const logDir = path.join(localDir, 'logs');
   const warehouseDir = path.resolve(options.warehouseDir ?? path.join(localDir, 'warehouse'));
+  const ledgerDir = path.join(localDir, 'firestore');
   const projectId = options.projectId ?? DEFAULT_PROJECT;
   const running = readStackState(localDir);
   if (running !== undefined) {
@@ -391,8 +400,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     );
   }
   fs.mkdirSync(logDir, { recursive: true });
-  if (options.reset) fs.rmSync(warehouseDir, { recursive: true, force: true });
+  if (options.reset) {
+    fs.rmSync(warehouseDir, { recursive: true, force: true });
+    fs.rmSync(ledgerDir, { recursive: true, force: true });
+  }
   fs.mkdirSync(warehouseDir, { recursive: true });
+  let ledgerLoaded: SavedLedger | undefined;
+  try {
+    ledgerLoaded = savedLedger(ledgerDir, projectId);
+  } catch (err) {
+    throw new StackError(
+      `the saved dedupe ledger in ${ledgerDir} is unreadable (${err instanceof Error ? err.message : String(err)}); ` +
+        '--reset discards it (and the warehouse)',
+    );
+  }
 
   const signing = resolveSigningKey(localDir, env);
   const webhookPort = await choosePort(options.webhookPort, DEFAULT_WEBHOOK_PORT, 'webhook');
@@ -416,7 +437,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     step('starting the Pub/Sub and Firestore emulators and the warehouse');
     const started = await Promise.allSettled([
       startEmulator('pubsub', { logDir }),
-      startEmulator('firestore', { logDir }),
+      startEmulator('firestore', { logDir, importData: ledgerLoaded?.file }),
       startWarehouseServer({
         dataDir: warehouseDir,
         port: options.warehousePort,
@@ -434,9 +455,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         cleanups.push(() => value.close());
       }
     }
+    // Runs after the functions stopped (cleanups run in reverse), so no ledger write is in flight during the save.
     // Both emulators stop together: each takes seconds to take its JVM down.
     cleanups.push(async () => {
+      const firestore = emulators.find((e) => e.kind === 'firestore');
+      const saved =
+        firestore === undefined
+          ? undefined
+          : await saveLedger(ledgerDir, firestore.host, projectId).catch(
+              (err: unknown) =>
+                new StackError(
+                  `could not save the dedupe ledger to ${ledgerDir} (${err instanceof Error ? err.message : String(err)}); ` +
+                    `the next start loads ${ledgerLoaded === undefined ? 'none' : `the one saved at ${ledgerLoaded.savedAt}`}`,
+                ),
+            );
       await Promise.all(emulators.map((e) => e.stop()));
+      if (saved instanceof StackError) throw saved;
     });
     const failure = started.find((s) => s.status === 'rejected');
     if (failure) throw failure.reason;
@@ -530,6 +564,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       signingKeySource: signing.source,
       trackMode: processorConfig.track === undefined ? 'dry-run' : 'live',
       warehouse,
+      ledgerLoaded,
+      ledgerDir,
       logFiles: { webhook: webhook.logFile, processor: processor.logFile },
       processGroups,
       stop,

@@ -20,7 +20,7 @@ Options:
   --processor-port N   processor port (default: any free port)
   --warehouse-port N   warehouse (BigQuery API) port (default: any free port)
   --project ID         project id used with the emulators (default cio-local)
-  --reset              empty the warehouse (.local/warehouse/) before starting
+  --reset              empty the warehouse and the dedupe ledger (.local/warehouse/, .local/firestore/) first
   --quiet              keep function logs out of the console (they still go to .local/logs/)
   -h, --help           show this help
 
@@ -53,9 +53,11 @@ function screen(stack: Stack, quiet: boolean): string {
       `topic ${s.deadLetterTopic}, pull subscription ${s.deadLetterSubscription} (after 5 failed deliveries)`,
     ],
     ['Pub/Sub', `emulator ${s.pubsubEmulatorHost}, project ${s.projectId}`],
+    ['Firestore', `emulator ${s.firestoreEmulatorHost} (dedupe ledger)`],
     [
-      'Firestore',
-      `emulator ${s.firestoreEmulatorHost} (dedupe ledger; in memory, so events re-sent after a restart are stored again)`,
+      '',
+      `${stack.ledgerLoaded === undefined ? 'started empty' : `loaded the ledger saved at ${stack.ledgerLoaded.savedAt}`}; ` +
+        `saved to ${shortPath(stack.ledgerDir)}/ when the stack stops; --reset empties it`,
     ],
     ['Warehouse', `${shortPath(s.warehouseDir)}/  (DuckDB, kept between runs; --reset empties it)`],
     ['', `BigQuery API at ${s.bigqueryEmulatorHost}, dataset ${s.dataset}`],
@@ -119,10 +121,14 @@ async function main(argv: string[]): Promise<number> {
   const shutdown = (why: string, code: number): Promise<void> =>
     (shuttingDown ??= (async () => {
       process.exitCode = code;
-      process.stdout.write(`\n${why}: stopping the functions, the emulators and the warehouse…\n`);
+      process.stdout.write(
+        `\n${why}: stopping the functions, saving the dedupe ledger, stopping the emulators and the warehouse…\n`,
+      );
       try {
         await current.stack?.stop();
-        process.stdout.write('stopped; nothing left running.\n');
+        const saved =
+          current.stack && ` The dedupe ledger is saved in ${shortPath(current.stack.ledgerDir)}/.`;
+        process.stdout.write(`stopped; nothing left running.${saved ?? ''}\n`);
       } catch (err) {
         process.stderr.write(`error while stopping: ${err instanceof Error ? err.message : String(err)}\n`);
         process.exitCode = 1;
