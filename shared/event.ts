@@ -8,7 +8,7 @@ export interface CioEvent {
   eventId: string;
   objectType: string | undefined;
   metric: string | undefined;
-  /** Unix seconds when the event happened (body `timestamp`), not when it was sent. */
+  /** Unix seconds when the event happened (body `timestamp`; milliseconds are converted), not when it was sent. */
   timestamp: number | undefined;
   data: Readonly<Record<string, unknown>>;
 }
@@ -27,6 +27,8 @@ const MAX_TIMESTAMP = 253402300799;
 const MAX_DATA_DEPTH = 500;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const isInRange = (seconds: number): boolean => seconds >= MIN_TIMESTAMP && seconds <= MAX_TIMESTAMP;
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -71,6 +73,11 @@ export function parseEvent(raw: Buffer): ParsedEvent {
   const rawId = body.event_id;
   if (typeof rawId !== 'string' || rawId.trim() === '') return invalid('event_id is missing or not a string');
   if (rawId.length > MAX_EVENT_ID_LENGTH) return invalid(`event_id is longer than ${MAX_EVENT_ID_LENGTH}`);
+  // A lone surrogate has no UTF-8 form: hashed for the ledger key it becomes U+FFFD, so distinct ids would share
+  // one ledger document and all but the first would be taken for duplicates. cioWebhook flags such ids too.
+  if (Buffer.from(rawId, 'utf8').toString('utf8') !== rawId) {
+    return invalid('event_id holds a lone UTF-16 surrogate (not encodable as UTF-8)');
+  }
   const eventId = rawId;
 
   const objectType = optionalString(body, 'object_type');
@@ -85,7 +92,10 @@ export function parseEvent(raw: Buffer): ParsedEvent {
     if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
       return invalid('timestamp is not a number of unix seconds', eventId);
     }
-    if (timestamp < MIN_TIMESTAMP || timestamp > MAX_TIMESTAMP) {
+    // Unix milliseconds (a sender mixing units) are unambiguous: as seconds they would lie past year 9999, as
+    // milliseconds they fall in 1978..9999. Read them as such rather than park a genuine event.
+    if (Math.abs(timestamp) > MAX_TIMESTAMP && isInRange(timestamp / 1000)) timestamp /= 1000;
+    if (!isInRange(timestamp)) {
       return invalid(`timestamp ${timestamp} is outside the representable range`, eventId);
     }
   }

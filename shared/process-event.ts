@@ -22,7 +22,14 @@ import { parseEvent, type CioEvent } from './event';
 import { Ledger, type Claim, type FirestoreOps } from './ledger';
 import type { Fields, Logger } from './log';
 import { decodePushEnvelope, receivedAtOf } from './push-envelope';
-import { toEventRow, toRejectRow, type RejectInput, type RejectReason, type RejectRow } from './row';
+import {
+  eventInsertId,
+  toEventRow,
+  toRejectRow,
+  type RejectInput,
+  type RejectReason,
+  type RejectRow,
+} from './row';
 import { TrackActions } from './track';
 import { WarehouseWriter, createBigQueryClient, type BatchOptions, type Expectation } from './warehouse';
 
@@ -71,12 +78,20 @@ const REJECT_SEVERITY: Record<RejectReason, 'warn' | 'error'> = {
   row_invalid: 'error',
 };
 
+// When BigQuery refuses a reject row as invalid, the likely cause is its size (raw_body is base64, 4/3 of a body
+// cioWebhook accepts up to 5 MB; BigQuery caps a streamed row). Refusing to park would nack the message on every
+// delivery until dead-letter, so the body is cut to these sizes in turn, the detail saying so.
+const REJECT_FALLBACK_BYTES = [3 * 1024 * 1024, 256 * 1024];
+
 /** Stores a reject row; throws (RetryableError or the refusal) when it could not be stored. */
 async function storeReject(deps: ProcessorDeps, input: RejectInput, deadlineAt: number): Promise<RejectRow> {
-  const row = toRejectRow(input);
-  const result = await deps.rejects.insert(row.reject_id, row, deadlineAt);
-  if (result.kind === 'invalid') throw new Error(`the rejects table refused the row: ${result.message}`);
-  return row;
+  const sizes = [Infinity, ...REJECT_FALLBACK_BYTES.filter((n) => n < input.raw.length)];
+  for (let i = 0; ; i += 1) {
+    const row = toRejectRow(input, sizes[i]);
+    const result = await deps.rejects.insert(row.reject_id, row, deadlineAt);
+    if (result.kind === 'inserted') return row;
+    if (i === sizes.length - 1) throw new Error(`the rejects table refused the row: ${result.message}`);
+  }
 }
 
 export async function processPush(
@@ -235,7 +250,7 @@ async function processEvent(
     if (!warehouseDone) {
       step = 'warehouse';
       const outcome = await run.slot.insert(
-        event.eventId,
+        eventInsertId(event.eventId),
         toEventRow(event, delivery.receivedAt, tokens),
         deadlineAt,
       );

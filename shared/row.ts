@@ -109,6 +109,20 @@ export function toEventRow(event: CioEvent, receivedAt: string, actions: readonl
   };
 }
 
+// BigQuery refuses an insertId longer than 128 characters (streaming-insert quotas), and cioWebhook accepts
+// event_ids up to 1024 UTF-8 bytes: such a row would be refused and parked instead of stored.
+const MAX_INSERT_ID_BYTES = 128;
+
+/**
+ * The events row's insertId: the event_id itself (DESIGN), or for an event_id over BigQuery's 128-character limit
+ * `sha256:<hex of the event_id>`, equally stable across redeliveries. Bytes are counted, so it fits either way
+ * the limit is measured.
+ */
+export function eventInsertId(eventId: string): string {
+  if (Buffer.byteLength(eventId, 'utf8') <= MAX_INSERT_ID_BYTES) return eventId;
+  return `sha256:${createHash('sha256').update(eventId, 'utf8').digest('hex')}`;
+}
+
 /** sha256 hex of the raw bytes: the reject row's id and insertId, so a redelivered reject lands once. */
 export function rejectId(raw: Buffer): string {
   return createHash('sha256').update(raw).digest('hex');
@@ -127,14 +141,24 @@ export interface RejectInput {
 
 const MAX_DETAIL = 2000;
 
-export function toRejectRow(input: RejectInput): RejectRow {
+/**
+ * @param keepBytes store only the first `keepBytes` of the body (a row BigQuery refused as too large); the detail
+ *   says so and keeps the whole body's size and sha256 (still the reject_id, so redeliveries land once).
+ */
+export function toRejectRow(input: RejectInput, keepBytes = Infinity): RejectRow {
+  const id = rejectId(input.raw);
+  const truncated = input.raw.length > keepBytes;
+  const note = truncated
+    ? `raw_body truncated to its first ${keepBytes} of ${input.raw.length} bytes (sha256 of all: ${id}). `
+    : '';
+  const detail = note + input.detail;
   return {
-    reject_id: rejectId(input.raw),
+    reject_id: id,
     reason: input.reason,
-    detail: input.detail === '' ? null : input.detail.slice(0, MAX_DETAIL),
+    detail: detail === '' ? null : detail.slice(0, MAX_DETAIL),
     event_id: orNull(input.eventId),
     message_id: orNull(input.messageId),
-    raw_body: input.raw.toString('base64'),
+    raw_body: (truncated ? input.raw.subarray(0, keepBytes) : input.raw).toString('base64'),
     attributes: JSON.stringify(isPlainObject(input.attributes) ? input.attributes : {}),
     received_at: input.receivedAt,
     rejected_at: input.rejectedAt.toISOString(),

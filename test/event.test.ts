@@ -50,7 +50,11 @@ describe('parseEvent', () => {
     ['a numeric metric', { event_id: 'e', metric: 5 }, 'invalid_event'],
     ['an object object_type', { event_id: 'e', object_type: {} }, 'invalid_event'],
     ['a word timestamp', { event_id: 'e', timestamp: 'yesterday' }, 'invalid_event'],
-    ['a timestamp past year 9999', { event_id: 'e', timestamp: 1e12 }, 'invalid_event'],
+    [
+      'a timestamp past year 9999 in seconds and in milliseconds',
+      { event_id: 'e', timestamp: 1e15 },
+      'invalid_event',
+    ],
     ['an array data', { event_id: 'e', data: [] }, 'invalid_event'],
   ])('rejects %s', (_name, body, reason) => {
     const result = Buffer.isBuffer(body) ? parseEvent(body) : parse(body);
