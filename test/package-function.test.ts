@@ -1,0 +1,182 @@
+// The deployable package's cioWebhook is an esbuild bundle (scripts/package-function.ts). These tests run that
+// bundle as Cloud Functions does, with the real functions-framework binary on the package, against the Pub/Sub
+// emulator: a bundle can build and still fail at run time (a file read by path, a module left out that is used).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../scripts/local/emulators';
+import { packageFunction, type PackageResult } from '../scripts/package-function';
+import { TestProject, type TestSubscription } from './support/pubsub';
+
+const ROOT = path.join(__dirname, '..');
+const FRAMEWORK_MAIN = path.join(
+  path.dirname(require.resolve('@google-cloud/functions-framework')),
+  'main.js',
+);
+const KEY = 'whsec-package-test';
+const EVENT = readFileSync(path.join(ROOT, 'test', 'fixtures', 'events', 'email-delivered-broadcast.json'));
+
+let work: string;
+let packaged: PackageResult;
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(os.tmpdir(), 'cio-package-'));
+  const dist = path.join(work, 'dist');
+  // Compile fresh (not the shared dist/), so the package reflects the current sources.
+  const tsc = spawnSync(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', dist],
+    { encoding: 'utf8' },
+  );
+  if (tsc.status !== 0) throw new Error(`tsc failed:\n${tsc.stdout}${tsc.stderr}`);
+  packaged = await packageFunction({ root: ROOT, distDir: dist, outDir: path.join(work, 'source') });
+  // Cloud Functions installs the production dependencies beside the package (npm ci on its lockfile).
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(packaged.outDir, 'node_modules'), 'dir');
+  // functions-framework listens on every interface; tests stay on loopback.
+  writeFileSync(
+    path.join(work, 'loopback.js'),
+    `const net = require('node:net');
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (port, ...rest) {
+  return typeof port === 'number' ? listen.call(this, port, '127.0.0.1', ...rest) : listen.call(this, port, ...rest);
+};`,
+  );
+}, 240_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+interface Served {
+  child: ChildProcess;
+  port: number;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+async function serve(env: Record<string, string>): Promise<Served> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [FRAMEWORK_MAIN, '--target=cioWebhook', `--source=${packaged.outDir}`, `--port=${port}`],
+    {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        METADATA_SERVER_DETECTION: 'none',
+        NODE_OPTIONS: `--require=${path.join(work, 'loopback.js')}`,
+        FUNCTION_TARGET: 'cioWebhook',
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, port, stderr: () => stderr, exited };
+}
+
+async function post(port: number, body: Buffer, headers: Record<string, string>): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/`, {
+    method: 'POST',
+    body: new Uint8Array(body),
+    headers,
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+function signed(body: Buffer): Record<string, string> {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const signature = createHmac('sha256', KEY).update(`v0:${timestamp}:`).update(body).digest('hex');
+  return { 'content-type': 'application/json', 'x-cio-timestamp': timestamp, 'x-cio-signature': signature };
+}
+
+async function stop(served: Served): Promise<void> {
+  if (served.child.exitCode === null && served.child.signalCode === null) served.child.kill('SIGTERM');
+  const timer = setTimeout(() => served.child.kill('SIGKILL'), 10_000);
+  await served.exited;
+  clearTimeout(timer);
+}
+
+describe('the packaged cioWebhook (one bundle)', () => {
+  it('bundles the Pub/Sub client and none of the processor clients or functions-framework', () => {
+    expect(packaged.webhookBundlePackages).toEqual(
+      expect.arrayContaining(['@google-cloud/pubsub', 'google-gax', '@grpc/grpc-js']),
+    );
+    for (const absent of [
+      '@google-cloud/firestore',
+      '@google-cloud/bigquery',
+      'customerio-node',
+      '@google-cloud/functions-framework',
+    ])
+      expect(packaged.webhookBundlePackages).not.toContain(absent);
+    // The bundle replaces the compiled module in place: the entry point and the processor are as compiled.
+    expect(existsSync(path.join(packaged.outDir, 'dist', 'functions', 'webhook.js'))).toBe(true);
+    expect(readFileSync(path.join(packaged.outDir, 'dist', 'functions', 'webhook.js'), 'utf8')).toContain(
+      'node_modules/@google-cloud/pubsub/',
+    );
+  });
+
+  describe('served by the functions-framework binary, with the Pub/Sub emulator', () => {
+    let project: TestProject;
+    let topic: string;
+    let subscription: TestSubscription;
+    let served: Served;
+
+    beforeAll(async () => {
+      project = TestProject.create('package-webhook');
+      topic = await project.createTopic();
+      subscription = await project.subscribe(topic);
+      served = await serve({
+        GOOGLE_CLOUD_PROJECT: project.projectId,
+        CIO_WEBHOOK_SIGNING_KEYS: KEY,
+        CIO_EVENTS_TOPIC: topic,
+        PUBSUB_EMULATOR_HOST: project.host,
+      });
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        if (served.child.exitCode !== null) throw new Error(`cioWebhook exited:\n${served.stderr()}`);
+        try {
+          await fetch(`http://127.0.0.1:${served.port}/`);
+          break;
+        } catch {
+          if (Date.now() > deadline)
+            throw new Error(`cioWebhook not listening after 60 s:\n${served.stderr()}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }, 120_000);
+
+    afterAll(async () => {
+      if (served !== undefined) await stop(served);
+      await project?.close();
+    });
+
+    it('answers 200 to a signed event once it is published, byte for byte, with its attributes', async () => {
+      expect(await post(served.port, EVENT, signed(EVENT))).toBe(200);
+      const messages = await subscription.drain();
+      expect(messages).toHaveLength(1);
+      expect(messages[0]!.data.equals(EVENT)).toBe(true);
+      const event = JSON.parse(EVENT.toString()) as { event_id: string; metric: string };
+      expect(messages[0]!.attributes).toMatchObject({ event_id: event.event_id, metric: event.metric });
+    });
+
+    it('answers 401 to a bad signature and publishes nothing', async () => {
+      const headers = { ...signed(EVENT), 'x-cio-signature': '0'.repeat(64) };
+      expect(await post(served.port, EVENT, headers)).toBe(401);
+      expect(await subscription.drain()).toEqual([]);
+    });
+  });
+
+  it('refuses to start without a signing key, naming the variable', async () => {
+    const served = await serve({ GOOGLE_CLOUD_PROJECT: 'package-no-key' });
+    const timer = setTimeout(() => served.child.kill('SIGKILL'), 60_000);
+    const code = await served.exited;
+    clearTimeout(timer);
+    expect(code).not.toBe(0);
+    expect(code).not.toBeNull();
+    expect(served.stderr()).toContain('CIO_WEBHOOK_SIGNING_KEYS');
+  }, 90_000);
+});
