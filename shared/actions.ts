@@ -11,7 +11,7 @@
 // | unsubscribed (any object_type)          | none: Customer.io already set it; writing it back starts loops     |
 // | anything else, incl. sms/push/whatsapp bounced | none (warehouse only): the profile attributes are email_*; a bad phone number or token is not an email problem |
 //
-// `*_at` attributes are unix seconds (Customer.io's date format for segments). When the event has no timestamp the
+// `*_at` attributes are whole unix seconds (Customer.io's date format for segments). When the event has no timestamp the
 // `*_at` attribute is left out rather than invented.
 //
 // The row's `actions` column records what happened to each call, one token per call, in this vocabulary:
@@ -49,8 +49,11 @@ export const token = {
   noPerson: (key: ActionKey): string => `no_person:${key}`,
 };
 
+// Customer.io reads date attributes as whole unix seconds; a fractional body timestamp is cut to its second.
+const wholeSeconds = (timestamp: number): number => Math.floor(timestamp);
+
 function withTimestamp(attrs: Record<string, string | number | boolean>, name: string, event: CioEvent) {
-  if (event.timestamp !== undefined) attrs[name] = event.timestamp;
+  if (event.timestamp !== undefined) attrs[name] = wholeSeconds(event.timestamp);
   return attrs;
 }
 
@@ -84,7 +87,7 @@ export function decideActions(event: CioEvent, policy: Policy): Action[] {
           key: 'identify:email_engaged',
           kind: 'identify',
           person,
-          attributes: { last_email_engaged_at: event.timestamp },
+          attributes: { last_email_engaged_at: wholeSeconds(event.timestamp) },
         });
       }
       return actions;

@@ -8,6 +8,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { startWarehouseServer, type WarehouseServer } from '../scripts/local/warehouse/server';
 import { ensureWarehouseTables } from '../scripts/local/warehouse/setup';
 import { loadProcessorConfig } from '../shared/config';
+import { decideActions } from '../shared/actions';
 import { parseEvent } from '../shared/event';
 import { createLogger } from '../shared/log';
 import { createProcessor, type Processor } from '../shared/process-event';
@@ -164,7 +165,7 @@ describe('timestamps in milliseconds', () => {
     const [row] = (await h.eventRows()).map(plainRow);
     expect(row).toMatchObject({ event_id: 'ms-bounce-1', event_timestamp: '2024-11-25T16:11:40.250Z' });
     expect(h.track.calls.map((c) => c.body)).toEqual([
-      { email_bounced: true, email_bounced_at: 1732551100.25, email_bounce_reason: '550 no such user' },
+      { email_bounced: true, email_bounced_at: 1732551100, email_bounce_reason: '550 no such user' },
     ]);
   });
 
@@ -298,5 +299,29 @@ describe('event_ids longer than BigQuery accepts as an insertId', () => {
     expect(eventInsertId('b'.repeat(129))).not.toBe(long);
     // 50 three-byte characters are 150 bytes: hashed, so it fits however the limit is counted.
     expect(eventInsertId('€'.repeat(50))).toMatch(/^sha256:/);
+  });
+});
+
+describe('date attributes sent to Customer.io', () => {
+  it('are whole unix seconds even when the body timestamp has a fraction', () => {
+    const policy = { suppressOn: [], engagementAttributes: true };
+    const attributes = (metric: string) => {
+      const body = {
+        event_id: 'e',
+        object_type: 'email',
+        metric,
+        timestamp: 1732551100.999,
+        data: { identifiers: { id: 'u' } },
+      };
+      const parsed = parseEvent(Buffer.from(JSON.stringify(body)));
+      if (!parsed.ok) throw new Error(parsed.detail);
+      return decideActions(parsed.event, policy).map((a) => (a.kind === 'identify' ? a.attributes : {}));
+    };
+    // Before: 1732551100.999, which Customer.io does not read as a date.
+    expect(attributes('bounced')).toEqual([{ email_bounced: true, email_bounced_at: 1732551100 }]);
+    expect(attributes('spammed')).toEqual([
+      { unsubscribed: true, email_complained: true, email_complained_at: 1732551100 },
+    ]);
+    expect(attributes('clicked')).toEqual([{ last_email_engaged_at: 1732551100 }]);
   });
 });
