@@ -428,6 +428,14 @@ describe('queries', () => {
     expect(row.data).toBe('{"k":[1,2]}');
     expect(row.tags).toEqual(['x', 'y']);
   });
+  test('SAFE_CONVERT_BYTES_TO_STRING reads parked raw bodies as text (the README query works locally)', async () => {
+    const { bigquery } = await start();
+    const [rows] = await bigquery.query(
+      "SELECT SAFE_CONVERT_BYTES_TO_STRING(FROM_BASE64('eyJlIjoixJ8ifQ==')) AS body, " +
+        "SAFE_CONVERT_BYTES_TO_STRING(FROM_BASE64('//4=')) AS bad",
+    );
+    expect(rows).toEqual([{ body: '{"e":"ğ"}', bad: null }]);
+  });
   test('values come back typed as the client decodes them', async () => {
     const { bigquery } = await start();
     const [ds] = await bigquery.createDataset('q');

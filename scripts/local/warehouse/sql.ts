@@ -9,7 +9,7 @@
 //   rewritten to 'x'), with \' \" \\ \n \t \r escapes or a doubled quote. No r'raw' or triple-quoted strings.
 // - Query parameters: @name → $name; positional ? unchanged.
 // - Comments: --, /* */ and # (rewritten to --).
-// - SAFE_CAST → TRY_CAST.
+// - SAFE_CAST → TRY_CAST; SAFE_CONVERT_BYTES_TO_STRING is a macro of the store (NULL for invalid UTF-8).
 // Everything else goes to DuckDB as written: most of standard SQL, COUNT/SUM/COUNT_IF, CAST, CASE, GROUP BY, window
 // functions and JSON_VALUE/JSON_EXTRACT work on both; BigQuery-only functions (TIMESTAMP_TRUNC(ts, DAY), FORMAT_*,
 // GENERATE_*, UNNEST with OFFSET, STRUCT literals ...) do not.

@@ -79,6 +79,9 @@ export class WarehouseStore {
     const conn = await instance.connect();
     // TIMESTAMP → DATE and friends must use UTC, as in BigQuery.
     await conn.run(`SET TimeZone = 'UTC'`);
+    // BigQuery's function for reading parked raw bodies (README, Operations). Invalid UTF-8 gives NULL here, where
+    // BigQuery substitutes U+FFFD. A temporary macro: it is not written into the data file.
+    await conn.run(`CREATE OR REPLACE TEMP MACRO safe_convert_bytes_to_string(b) AS try(decode(b))`);
     await conn.run(`CREATE SCHEMA IF NOT EXISTS ${META};
       CREATE TABLE IF NOT EXISTS ${META}.datasets (id VARCHAR PRIMARY KEY, metadata JSON NOT NULL);
       CREATE TABLE IF NOT EXISTS ${META}.tables (dataset VARCHAR, id VARCHAR, metadata JSON NOT NULL,
