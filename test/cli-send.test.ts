@@ -222,6 +222,15 @@ describe('bad command lines: one line on stderr, exit 2', () => {
   });
 });
 
+it('a stack started with CIO_WEBHOOK_SIGNING_KEYS: says to export the same key here, sends nothing', async () => {
+  const io = testIo();
+  const state = { pid: process.pid, webhookUrl: receiver.url, signingKeyFile: null };
+  fs.writeFileSync(path.join(io.localDir!, 'stack.json'), JSON.stringify(state));
+  expect(await main(['send', '--all'], io)).toBe(2);
+  expect(io.stderr()).toMatch(/the local stack signs with the CIO_WEBHOOK_SIGNING_KEYS it was started with/);
+  expect(receiver.received).toHaveLength(0);
+});
+
 it('--help explains each command and the top level', async () => {
   for (const argv of [['--help'], ['send', '--help'], ['replay-dead-letters', '--help']]) {
     const io = testIo();

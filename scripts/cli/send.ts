@@ -179,6 +179,12 @@ function resolveTarget(values: ParsedValues, io: Io): { url: string; key: string
   if ((key === undefined || key === '') && state?.signingKeyFile) {
     key = fs.readFileSync(state.signingKeyFile, 'utf8').trim();
   }
+  if ((key === undefined || key === '') && state !== undefined) {
+    throw new UsageError(
+      'no --key given and CIO_WEBHOOK_SIGNING_KEYS is not set here; the local stack signs with the ' +
+        'CIO_WEBHOOK_SIGNING_KEYS it was started with: export the same value in this shell or pass --key',
+    );
+  }
   if (key === undefined || key === '') {
     throw new UsageError('no --key given, CIO_WEBHOOK_SIGNING_KEYS is not set and no local stack is running');
   }

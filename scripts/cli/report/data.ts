@@ -146,7 +146,8 @@ export async function loadReportData(
     ),
     source.query(
       `SELECT origin_type, origin_id, object_type, ${sums(funnelCols)} FROM ${funnel} WHERE ${inPeriod('day')}
-       GROUP BY origin_type, origin_id, object_type ORDER BY SUM(sent) DESC LIMIT ${TOP_FUNNELS}`,
+       GROUP BY origin_type, origin_id, object_type
+       ORDER BY SUM(sent) DESC, origin_type, origin_id, object_type LIMIT ${TOP_FUNNELS}`,
     ),
     source.query(
       `SELECT day, ${sums(['sent', 'delivered', 'bounced', 'hard_bounced', 'complaints', 'unsubscribed'])}
