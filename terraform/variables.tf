@@ -265,13 +265,13 @@ variable "retry_maximum_backoff" {
 # ---------------------------------------------------------------------------------------------------------------
 
 variable "processor_timeout_seconds" {
-  description = "Request timeout of the processor, and the push subscription's ack deadline (Pub/Sub waits this long for a reply). Must stay below dedupe_lease_seconds."
+  description = "Request timeout of the processor, and the push subscription's ack deadline (Pub/Sub waits this long for a reply). At least 45: the processor gives one event up to 40 s (Track and BigQuery retries included) and must answer before the timeout. Must stay below dedupe_lease_seconds."
   type        = number
   default     = 60
 
   validation {
-    condition     = var.processor_timeout_seconds >= 10 && var.processor_timeout_seconds <= 600
-    error_message = "processor_timeout_seconds must be between 10 and 600 (the Pub/Sub ack deadline limits)."
+    condition     = var.processor_timeout_seconds >= 45 && var.processor_timeout_seconds <= 600
+    error_message = "processor_timeout_seconds must be between 45 (the processor's 40 s per-event deadline plus a margin) and 600 (the Pub/Sub ack deadline limit)."
   }
 }
 

@@ -307,6 +307,16 @@ describe('terraform variable validations (real terraform plan on variables.tf)',
     expect(oneLine(result)).toMatch(/dedupe_lease_seconds must be greater than processor_timeout_seconds/);
   });
 
+  withTerraform(
+    'refuses a processor timeout shorter than the per-event deadline (40 s) plus a margin',
+    () => {
+      const result = plan('processor_timeout_seconds=30');
+      expect(result.status).not.toBe(0);
+      expect(oneLine(result)).toMatch(/processor_timeout_seconds must be between 45/);
+      expect(plan('processor_timeout_seconds=45').status).toBe(0);
+    },
+  );
+
   withTerraform('refuses an empty signing-key list and half of the Track credentials', () => {
     expect(oneLine(plan('webhook_signing_keys= , '))).toMatch(
       /webhook_signing_keys must hold at least one key/,
