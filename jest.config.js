@@ -8,6 +8,8 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!teeny-request/build/src/index\\.js$)'],
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // `npm run package` writes a deployable copy (with its own package.json) here: not part of the test tree.
+  modulePathIgnorePatterns: ['<rootDir>/terraform/build/'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['<rootDir>/test/support/env.ts'],

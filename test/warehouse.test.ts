@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { BigQuery, type Table } from '@google-cloud/bigquery';
 import { startWarehouseServer, type WarehouseServer } from '../scripts/local/warehouse/server';
 import { RetryableError } from '../shared/errors';
-import { WarehouseWriter, createBigQueryClient } from '../shared/warehouse';
+import { DEFAULT_BATCH, WarehouseWriter, createBigQueryClient } from '../shared/warehouse';
 import { startHarness, webhookAttributes, type Harness } from './support/processor-harness';
 
 const SCHEMA = {
@@ -118,8 +118,11 @@ it('gives up with a RetryableError after maxAttempts failed sends', async () => 
   expect(await stored(s)).toEqual([]);
 });
 
+// The batch closes when every invocation that announced itself has brought its row. The wait cap is lifted here so
+// that the count depends on that rule, not on how fast this (shared, loaded) machine runs 200 ledger claims; the
+// figure under the default 250 ms cap is the benchmark's (insertAll requests per 1000 events).
 it('batches 200 concurrent events into at most 4 insertAll requests', async () => {
-  h = await startHarness();
+  h = await startHarness({ tuning: { batch: { ...DEFAULT_BATCH, maxWaitMs: 30_000 } } });
   const harness = h;
   const events = Array.from({ length: 200 }, (_, i) =>
     JSON.stringify({
