@@ -79,6 +79,16 @@ export function unixToIso(seconds: number): string {
   return new Date(Math.round(seconds * 1000)).toISOString();
 }
 
+/** `data.failure_message`; push carries it per device in `recipients[]` (distinct messages, joined). */
+function failureMessage(event: CioEvent): string | undefined {
+  const top = dataText(event, 'failure_message');
+  if (top !== undefined || !Array.isArray(event.data.recipients)) return top;
+  const perDevice = event.data.recipients
+    .map((r) => (isPlainObject(r) ? asText(r.failure_message) : undefined))
+    .filter((m): m is string => m !== undefined && m !== '');
+  return perDevice.length === 0 ? undefined : [...new Set(perDevice)].join('; ');
+}
+
 export function toEventRow(event: CioEvent, receivedAt: string, actions: readonly string[]): EventRow {
   const ids = identifiers(event);
   const d = event.data;
@@ -103,7 +113,7 @@ export function toEventRow(event: CioEvent, receivedAt: string, actions: readonl
     subject: orNull(dataText(event, 'subject')),
     href: orNull(dataText(event, 'href')),
     link_id: integer(d.link_id),
-    failure_message: orNull(dataText(event, 'failure_message')),
+    failure_message: orNull(failureMessage(event)),
     data: JSON.stringify(d),
     actions: [...actions],
   };

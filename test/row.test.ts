@@ -127,6 +127,28 @@ describe('toEventRow', () => {
     expect(JSON.parse(row.data)).toMatchObject({ action_id: 3.5, broadcast_id: 'abc' });
   });
 
+  it('takes a push failure_message from recipients[] (distinct, joined) when data has none', () => {
+    const push = (recipients: unknown[], extra: object = {}) =>
+      toEventRow(
+        event({
+          event_id: 'p1',
+          object_type: 'push',
+          metric: 'bounced',
+          timestamp: 1732551500,
+          data: { recipients, ...extra },
+        }),
+        RECEIVED,
+        [],
+      ).failure_message;
+    const gone = { device_id: 'a', failure_message: 'Unregistered device' };
+    const bad = { device_id: 'b', failure_message: 'InvalidProviderToken' };
+    expect(push([gone, { device_id: 'c' }, bad, { ...gone, device_id: 'd' }])).toBe(
+      'Unregistered device; InvalidProviderToken',
+    );
+    expect(push([gone], { failure_message: 'top level' })).toBe('top level');
+    expect(push([{ device_id: 'a' }, 'junk', null])).toBeNull();
+  });
+
   it('leaves event_timestamp null without a timestamp and keeps sub-second precision', () => {
     expect(toEventRow(event({ event_id: 'e' }), RECEIVED, []).event_timestamp).toBeNull();
     expect(toEventRow(event({ event_id: 'e', timestamp: 1732551100.25 }), RECEIVED, []).event_timestamp).toBe(
