@@ -5,7 +5,13 @@
 // The batching is ours, on the generated v1 PublisherClient: the handwritten Topic publisher costs more CPU per
 // message than the whole rest of the webhook (it deep-copies and walks every request, keeps a batch timer and
 // promises per flush), and it batches on a timer where we want a group commit (below).
+//
+// Callbacks, not promises, and Publish calls made outside the caller's domain: functions-framework runs each request
+// in a node:domain, where every promise, timer and gRPC callback also costs async hooks that enter and leave it. A
+// Publish call serves many requests, so its machinery belongs to none of them (an error inside it must not be
+// reported as one request's crash either).
 
+import type { Domain } from 'node:domain';
 import { PubSub, v1, type CallOptions } from '@google-cloud/pubsub';
 
 export interface OutgoingMessage {
@@ -13,9 +19,12 @@ export interface OutgoingMessage {
   attributes: Record<string, string>;
 }
 
+/** Called once: with the message id once Pub/Sub has stored the message, or with the PublishError. */
+export type PublishCallback = (err: PublishError | undefined, messageId?: string) => void;
+
 export interface Publisher {
-  /** Resolves with the message id once Pub/Sub has stored the message; rejects with PublishError otherwise. */
-  publish(message: OutgoingMessage): Promise<string>;
+  /** `callback` runs outside the caller's domain, so it must not throw: nothing would answer that request. */
+  publish(message: OutgoingMessage, callback: PublishCallback): void;
   /** Sends what is queued, waits for the calls in flight and closes the client. */
   close(): Promise<void>;
 }
@@ -69,8 +78,26 @@ function grpcCode(err: unknown): number | undefined {
 
 interface Pending {
   message: OutgoingMessage;
-  resolve(messageId: string): void;
-  reject(err: PublishError): void;
+  /** Cleared once called: a message that timed out may still get its call's answer later. */
+  callback: PublishCallback | undefined;
+}
+
+function settle(pending: Pending, err: PublishError | undefined, messageId?: string): void {
+  const { callback } = pending;
+  pending.callback = undefined;
+  callback?.(err, messageId);
+}
+
+/** Runs `fn` with no domain active, so what it creates (timers, the gRPC call) is bound to no request. */
+function outsideDomain(fn: () => void): void {
+  const active = (process as { domain?: Domain }).domain;
+  if (!active) return fn();
+  active.exit();
+  try {
+    fn();
+  } finally {
+    active.enter();
+  }
 }
 
 /** An upper bound of the message's size in the request: UTF-8 needs at most 3 bytes per UTF-16 unit. */
@@ -126,7 +153,9 @@ export function createPublisher(options: PublisherOptions): Publisher {
     for (const resume of waiting) resume();
   };
 
-  const send = () => {
+  const send = () => outsideDomain(sendQueued);
+
+  function sendQueued(): void {
     clearTimeout(timer);
     timer = undefined;
     const batch = queue;
@@ -138,18 +167,17 @@ export function createPublisher(options: PublisherOptions): Publisher {
     // One timer per call, not per message: the call's answer may never come (a peer that accepts and stays silent).
     const expiry = setTimeout(() => {
       const err = new PublishError(`publish not acknowledged within ${budgetMs} ms`, true, undefined);
-      for (const pending of batch) pending.reject(err);
+      for (const pending of batch) settle(pending, err);
     }, expiresIn);
     const done = (err: unknown, messageIds?: readonly string[] | null) => {
       clearTimeout(expiry);
       inFlight--;
-      // Settling a message that already timed out does nothing: its promise is settled.
       if (err) {
         const reason = err instanceof Error ? err.message : String(err);
         const failure = new PublishError(`publish failed: ${reason}`, false, grpcCode(err), { cause: err });
-        for (const pending of batch) pending.reject(failure);
+        for (const pending of batch) settle(pending, failure);
       } else {
-        for (let i = 0; i < batch.length; i++) batch[i].resolve(messageIds?.[i] ?? '');
+        for (let i = 0; i < batch.length; i++) settle(batch[i], undefined, messageIds?.[i] ?? '');
       }
       if (queue.length > 0 && inFlight === 0) send();
       else settled();
@@ -162,21 +190,17 @@ export function createPublisher(options: PublisherOptions): Publisher {
     } catch (err) {
       done(err); // an invalid request (e.g. a non-string attribute), thrown synchronously
     }
-  };
+  }
 
   return {
-    // One promise per message, callbacks below it: functions-framework runs each request in a domain, where every
-    // promise also costs an async hook.
-    publish(message) {
-      return new Promise<string>((resolve, reject) => {
-        const bytes = sizeOf(message);
-        if (queue.length > 0 && queueBytes + bytes > MAX_CALL_BYTES) send();
-        if (queue.length === 0) queueSince = performance.now();
-        queue.push({ message, resolve, reject });
-        queueBytes += bytes;
-        if (inFlight === 0 || queue.length >= maxMessages) send();
-        else timer ??= setTimeout(send, maxMilliseconds);
-      });
+    publish(message, callback) {
+      const bytes = sizeOf(message);
+      if (queue.length > 0 && queueBytes + bytes > MAX_CALL_BYTES) send();
+      if (queue.length === 0) queueSince = performance.now();
+      queue.push({ message, callback });
+      queueBytes += bytes;
+      if (inFlight === 0 || queue.length >= maxMessages) send();
+      else if (timer === undefined) outsideDomain(() => (timer = setTimeout(send, maxMilliseconds)));
     },
     async close() {
       if (queue.length > 0) send();

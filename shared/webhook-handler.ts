@@ -5,7 +5,7 @@
 import type { HttpFunction, Request, Response } from '@google-cloud/functions-framework';
 import type { WebhookConfig } from './config';
 import type { Fields, Logger } from './log';
-import { PublishError, type Publisher } from './publisher';
+import type { Publisher } from './publisher';
 import { verifySignature, type SignatureFailure } from './signature';
 import { messageAttributes, readEnvelope } from './webhook-envelope';
 
@@ -47,7 +47,8 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
     maxFutureSeconds: config.maxFutureSeconds,
   };
 
-  return async (req: Request, res: Response): Promise<void> => {
+  // Not async: the publish result comes back through a callback (see shared/publisher.ts on domains and promises).
+  return (req: Request, res: Response): void => {
     const started = performance.now();
     const receivedAt = now();
     const done = (level: 'info' | 'warn' | 'error', status: number, outcome: string, fields: Fields = {}) => {
@@ -89,24 +90,24 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
       body_bytes: raw.length,
       ...(envelope.parseError !== undefined && { parse_error: envelope.parseError }),
     };
-    try {
-      await publisher.publish({
-        data: raw,
-        attributes: messageAttributes(envelope, verdict.timestamp, new Date(receivedAt)),
-      });
-    } catch (err) {
-      reply(res, 503, 'temporarily unavailable');
-      const timedOut = err instanceof PublishError && err.timedOut;
-      done('error', 503, timedOut ? 'publish_timeout' : 'publish_failed', {
-        ...eventFields,
-        error: err,
-        ...(err instanceof PublishError && err.code !== undefined && { grpc_code: err.code }),
-      });
-      return;
-    }
-    reply(res, 200, 'ok');
-    // A signed body that is not an event is parked downstream; WARNING so it is noticed.
-    if (envelope.parseError !== undefined) done('warn', 200, 'published_unparseable', eventFields);
-    else done('info', 200, 'published', eventFields);
+    const message = {
+      data: raw,
+      attributes: messageAttributes(envelope, verdict.timestamp, new Date(receivedAt)),
+    };
+    publisher.publish(message, (err) => {
+      if (err) {
+        reply(res, 503, 'temporarily unavailable');
+        done('error', 503, err.timedOut ? 'publish_timeout' : 'publish_failed', {
+          ...eventFields,
+          error: err,
+          ...(err.code !== undefined && { grpc_code: err.code }),
+        });
+        return;
+      }
+      reply(res, 200, 'ok');
+      // A signed body that is not an event is parked downstream; WARNING so it is noticed.
+      if (envelope.parseError !== undefined) done('warn', 200, 'published_unparseable', eventFields);
+      else done('info', 200, 'published', eventFields);
+    });
   };
 }
