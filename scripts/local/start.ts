@@ -138,7 +138,8 @@ async function main(argv: string[]): Promise<number> {
   let interrupts = 0;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
-      // A second Ctrl-C does not wait: the guardians still take the emulators and functions down with us.
+      // A second Ctrl-C does not wait: the guardians still take the emulators and functions down with us, and a
+      // ledger save it cuts short is ignored (the next start loads the previous save).
       if (++interrupts > 1) process.exit(130);
       void shutdown(`${signal} received`, signal === 'SIGINT' ? 0 : 143);
     });
