@@ -1,11 +1,11 @@
 // The whole local stack, started the way `npm start` starts it (scripts/local/stack.ts, functions from dist/):
 // every fixture is sent twice (like Customer.io retries), bad requests are refused, the warehouse ends with exactly
 // one row per event_id, bounces and complaints carry their dry-run actions, and stopping leaves no process behind.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../scripts/local/emulators';
+import { freePort, groupAlive } from '../scripts/local/emulators';
+import { ensureBuilt } from './support/ensure-built';
 import { startStack, type Stack } from '../scripts/local/stack';
 import { readStackState, stateFile } from '../scripts/local/stack-state';
 import { sendEvents, sign, type OutgoingEvent } from '../scripts/cli/send';
@@ -15,7 +15,6 @@ import type { Io } from '../scripts/cli/args';
 
 jest.setTimeout(180_000);
 
-const root = path.join(__dirname, '..');
 const fixturesDir = path.join(__dirname, 'fixtures', 'events');
 const fixtures: OutgoingEvent[] = fs
   .readdirSync(fixturesDir)
@@ -26,36 +25,6 @@ const fixtures: OutgoingEvent[] = fs
     return { label: f, eventId: (JSON.parse(body.toString()) as { event_id: string }).event_id, body };
   });
 const eventIds = fixtures.map((f) => f.eventId);
-
-/** CI builds before testing; a developer's dist/ may be older than the code it is compiled from. */
-function ensureBuilt(): void {
-  const newest = (dir: string): number =>
-    fs.readdirSync(dir, { recursive: true, withFileTypes: true }).reduce((max, entry) => {
-      if (!entry.isFile() || !entry.name.endsWith('.ts')) return max;
-      return Math.max(max, fs.statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
-    }, 0);
-  const entry = path.join(root, 'dist', 'functions', 'index.js');
-  const built = fs.existsSync(entry) ? fs.statSync(entry).mtimeMs : 0;
-  if (built >= Math.max(newest(path.join(root, 'functions')), newest(path.join(root, 'shared')))) return;
-  const tsc = spawnSync(
-    process.execPath,
-    [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-    {
-      cwd: root,
-      encoding: 'utf8',
-    },
-  );
-  if (tsc.status !== 0) throw new Error(`npm run build failed:\n${tsc.stdout}${tsc.stderr}`);
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('a stack as `npm start` runs it: dry-run actions, development key', () => {
   /** Outcomes the processor logged per event_id (processed, duplicate, ...): how we know every delivery was handled. */

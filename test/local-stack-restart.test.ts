@@ -4,10 +4,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../scripts/local/emulators';
+import { freePort, groupAlive } from '../scripts/local/emulators';
 import { startStack, type Stack } from '../scripts/local/stack';
 import { sendEvents, type OutgoingEvent } from '../scripts/cli/send';
-import { ensureBuilt } from './chaos/build';
+import { ensureBuilt } from './support/ensure-built';
 
 jest.setTimeout(240_000);
 
@@ -22,15 +22,6 @@ const events: OutgoingEvent[] = [
   return { label: f, eventId: (JSON.parse(body.toString()) as { event_id: string }).event_id, body };
 });
 const eventIds = events.map((e) => e.eventId).sort();
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface Run {
   stack: Stack;

@@ -142,7 +142,8 @@ function tail(file: string): string {
   }
 }
 
-function groupAlive(pgid: number): boolean {
+/** Whether any process of the group is still alive. */
+export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
     return true;

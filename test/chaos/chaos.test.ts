@@ -7,7 +7,7 @@ import path from 'node:path';
 import { analyse, type Analysis } from './analysis';
 import { runChaos, type ChaosResult } from './scenario';
 import { renderDetails, renderSummary } from './summary';
-import { ensureBuilt } from './build';
+import { ensureBuilt } from '../support/ensure-built';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20260115);
 const LIST = 30;

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { replayDeadLetters } from '../../scripts/cli/replay-dead-letters';
-import { freePort } from '../../scripts/local/emulators';
+import { freePort, groupAlive } from '../../scripts/local/emulators';
 import { startStack, type Stack } from '../../scripts/local/stack';
 import { startTrackApiServer, type TrackApiServer, type TrackCall } from '../support/track-api-server';
 import { CustomerIoSender, type RequestRecord } from './customerio-sender';
@@ -81,15 +81,6 @@ export interface ChaosResult {
 }
 
 const TRACK_SITE = 'chaos-site';
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Processes whose environment carries `marker` (every process the stack starts inherits its project id). */
 function processesMarked(marker: string): string[] {

@@ -1,5 +1,6 @@
-// The chaos suite runs the functions from dist/ (as deployed). CI builds first; a developer's dist/ may be older
-// than the code, so rebuild when any source under functions/ or shared/ is newer than the compiled entry point.
+// The chaos suite and the local-stack tests run the functions from dist/ (as deployed). CI builds first; a
+// developer's dist/ may be older than the code, so rebuild when any source under functions/ or shared/ is newer than
+// the compiled entry point.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
