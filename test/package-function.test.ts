@@ -51,6 +51,8 @@ interface Served {
   child: ChildProcess;
   port: number;
   stderr: () => string;
+  /** The function's own log lines (JSON on stdout). */
+  stdout: () => string;
   exited: Promise<number | null>;
 }
 
@@ -68,13 +70,15 @@ async function serve(env: Record<string, string>): Promise<Served> {
         FUNCTION_TARGET: 'cioWebhook',
         ...env,
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, port, stderr: () => stderr, exited };
+  return { child, port, stderr: () => stderr, stdout: () => stdout, exited };
 }
 
 async function post(port: number, body: Buffer, headers: Record<string, string>): Promise<number> {
@@ -169,6 +173,48 @@ describe('the packaged cioWebhook (one bundle)', () => {
       expect(await subscription.drain()).toEqual([]);
     });
   });
+
+  // The failure paths run through gax's error and retry code: the bundle must carry what they read, and a failed
+  // publish must be a 503 (Customer.io retries), never a crash of the instance.
+  it.each([
+    ['the topic does not exist (NOT_FOUND from Pub/Sub)', 'missing'],
+    ['Pub/Sub is unreachable', 'unreachable'],
+  ])(
+    'answers 503 when %s, and keeps serving',
+    async (_name, fault) => {
+      const project = TestProject.create('package-fault');
+      const host = fault === 'unreachable' ? `127.0.0.1:${await freePort()}` : project.host;
+      const served = await serve({
+        GOOGLE_CLOUD_PROJECT: project.projectId,
+        CIO_WEBHOOK_SIGNING_KEYS: KEY,
+        CIO_EVENTS_TOPIC: 'no-such-topic',
+        PUBSUB_EMULATOR_HOST: host,
+      });
+      try {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          if (served.child.exitCode !== null) throw new Error(`cioWebhook exited:\n${served.stderr()}`);
+          try {
+            await fetch(`http://127.0.0.1:${served.port}/`);
+            break;
+          } catch {
+            if (Date.now() > deadline)
+              throw new Error(`cioWebhook not listening after 60 s:\n${served.stderr()}`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        expect(await post(served.port, EVENT, signed(EVENT))).toBe(503);
+        expect(await post(served.port, EVENT, signed(EVENT))).toBe(503);
+        expect(served.child.exitCode).toBeNull();
+        expect(served.stdout()).toMatch(/"severity":"ERROR"[^\n]*publish/i);
+        expect(served.stderr() + served.stdout()).not.toContain('left out of the cioWebhook bundle');
+      } finally {
+        await stop(served);
+        await project.close();
+      }
+    },
+    120_000,
+  );
 
   it('refuses to start without a signing key, naming the variable', async () => {
     const served = await serve({ GOOGLE_CLOUD_PROJECT: 'package-no-key' });
