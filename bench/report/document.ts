@@ -47,6 +47,13 @@ export const CHARTS_DIR = 'bench/charts';
 const COLORS = { p99: '#c2410c', p50: '#1d4ed8', paced: '#1d4ed8', burst: '#c2410c', target: '#15803d' };
 
 const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
+/** "met", "**missed**", or which levels met and which missed. */
+function perLevelVerdict(levels: number[], ok: boolean[]): string {
+  if (ok.every(Boolean)) return verdict(true);
+  if (!ok.some(Boolean)) return verdict(false);
+  const at = (want: boolean) => levels.filter((_, i) => ok[i] === want).join(', ');
+  return `met at ${at(true)}; **missed** at ${at(false)}`;
+}
 const usd = (n: number) => `$${n < 0.1 ? n.toFixed(3) : n.toFixed(2)}`;
 const loads = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
 
@@ -274,7 +281,10 @@ export function renderReport(input: ReportInput): Report {
           'cioWebhook / HMAC-only baseline throughput at ' + w.webhook.map((r) => r.concurrency).join(' / '),
           ratios.map((r) => fmt(r, 2)).join(' / '),
           '≥ 0.5',
-          verdict(ratios.every((r) => r >= 0.5)),
+          perLevelVerdict(
+            w.webhook.map((r) => r.concurrency),
+            ratios.map((r) => r >= 0.5),
+          ),
         ],
         [
           'cold start, cioWebhook / functions-framework hello-world',
