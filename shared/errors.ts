@@ -8,10 +8,13 @@ export class RetryableError extends Error {
     /** Short code for logs and metrics, e.g. `track:429`, `warehouse:backendError`, `deadline`. */
     readonly classification: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; needsOperator?: boolean },
   ) {
     super(message, options);
+    this.needsOperator = options?.needsOperator ?? false;
   }
+  /** Retrying will not help until someone fixes something (e.g. revoked credentials): logged at ERROR. */
+  readonly needsOperator: boolean;
 }
 
 /** The per-event processing budget ran out (work may still be in flight). */

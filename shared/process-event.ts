@@ -286,7 +286,7 @@ async function processEvent(
     } catch (saveErr) {
       saved = `failed: ${errorMessage(saveErr)}`;
     }
-    log(err instanceof RetryableError ? 'warn' : 'error', 'retryable_failure', {
+    log(err instanceof RetryableError && !err.needsOperator ? 'warn' : 'error', 'retryable_failure', {
       ...fields,
       step,
       actions: tokens,

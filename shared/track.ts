@@ -13,7 +13,10 @@
 // top of that, at most 2 per call, and only while the API is already refusing.
 //
 // Errors: 408, 429, 5xx, network failures and timeouts are retryable (thrown as RetryableError: the message is
-// nacked and redelivered); any other 4xx is permanent for this event: returned as an `error:<key>:<status>` token
+// nacked and redelivered). 401 and 403 are retryable too, and logged at ERROR: they mean the workspace's credentials
+// are wrong or revoked, which is true of every event, not one bad profile; completing events would drop every action
+// until someone noticed, while nacking keeps them (in the dead-letter topic at worst, for replay-dead-letters once
+// the secret is fixed). Any other 4xx is permanent for this event: returned as an `error:<key>:<status>` token
 // and logged at ERROR by the caller, and the event completes. Unrecognised errors (e.g. a non-JSON error page
 // from a proxy) are treated as retryable: the dead-letter topic ends a loop, nothing is dropped silently.
 
@@ -114,6 +117,13 @@ export class TrackActions {
       if (typeof engagedAt === 'number') this.engagement.release(person, engagedAt);
       if (err instanceof RetryableError) throw err;
       const status = err instanceof CustomerIORequestError ? err.statusCode : undefined;
+      if (status === 401 || status === 403) {
+        throw new RetryableError(
+          `track:credentials:${status}`,
+          `Track API refused the credentials (${status}): check CIO_SITE_ID / CIO_TRACK_API_KEY`,
+          { cause: err, needsOperator: true },
+        );
+      }
       if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
         return { token: token.error(key, status), permanentError: { status, message: errorMessage(err) } };
       }

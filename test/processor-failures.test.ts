@@ -122,6 +122,24 @@ describe('Track API failures', () => {
     expect(await storedRows(h)).toHaveLength(1);
   });
 
+  it.each([401, 403])(
+    'nacks on %i (bad or revoked credentials: every event would lose its actions), logging at ERROR',
+    async (status) => {
+      h = await startHarness();
+      h.track.faults.add({ kind: 'status', status, times: 1 });
+      expect(await h.deliver(bounce)).toEqual({ status: 503, outcome: 'retryable_failure' });
+      expect(lastLine(h)).toMatchObject({
+        severity: 'ERROR',
+        step: 'actions',
+        classification: `track:credentials:${status}`,
+      });
+      expect(await storedRows(h)).toEqual([]);
+      expect(await h.deliver(bounce)).toEqual({ status: 200, outcome: 'processed' });
+      expect(effects(h)).toEqual(['PUT /api/v1/customers/u-1003']);
+      expect((await storedRows(h))[0].actions).toEqual(['identify:email_bounced']);
+    },
+  );
+
   it('completes on 400, recording the error on the row and logging it at ERROR', async () => {
     h = await startHarness();
     h.track.faults.add({ kind: 'status', status: 400, times: 1 });
