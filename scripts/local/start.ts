@@ -1,14 +1,13 @@
 // `npm start`: the whole pipeline on this machine until Ctrl-C. Prints one screen (URLs, key, where data and logs
 // live, what to try next), then the functions' logs as compact lines. Ctrl-C, SIGTERM or a crash stop everything.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../../shared/config';
 import { parseCommandLine, portOption, stringOption, UsageError } from '../cli/args';
 import { EmulatorError } from './emulators';
 import { renderLogLine } from './log-render';
 import { startStack, StackError, type Stack } from './stack';
-import { defaultLocalDir, projectRoot } from './stack-state';
+import { defaultLocalDir } from './stack-state';
 
 const HELP = `Usage: npm start -- [options]
 
@@ -86,13 +85,6 @@ function screen(stack: Stack, quiet: boolean): string {
   ].join('\n');
 }
 
-// `npx cio-webhooks` runs dist/scripts/cli/index.js directly; tsc writes it without the execute bit, and npx only
-// sets that bit when it first links the package (not again after dist/ was deleted and rebuilt).
-function makeCliExecutable(): void {
-  const cli = path.join(projectRoot(), 'dist', 'scripts', 'cli', 'index.js');
-  if (fs.existsSync(cli)) fs.chmodSync(cli, fs.statSync(cli).mode | 0o111);
-}
-
 async function main(argv: string[]): Promise<number> {
   const { values } = parseCommandLine(argv, {
     help: { type: 'boolean', short: 'h' },
@@ -153,7 +145,6 @@ async function main(argv: string[]): Promise<number> {
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
 
-  makeCliExecutable();
   process.stdout.write(
     'starting the local stack (first start takes a while: two emulators boot a JVM each)\n',
   );
