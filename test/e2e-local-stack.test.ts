@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, groupAlive } from '../scripts/local/emulators';
 import { ensureBuilt } from './support/ensure-built';
+import { collectOutcomes } from './support/processor-outcomes';
 import { startStack, type Stack } from '../scripts/local/stack';
 import { readStackState, stateFile } from '../scripts/local/stack-state';
 import { sendEvents, sign, type OutgoingEvent } from '../scripts/cli/send';
@@ -41,13 +42,7 @@ describe('a stack as `npm start` runs it: dry-run actions, development key', () 
       projectId: `e2e-${process.pid}`,
       // Only what this test sets: no Track credentials from the developer's shell, so actions are dry-run.
       env: { LOG_LEVEL: 'info' },
-      onLog: (source, line) => {
-        if (source !== 'processor' || !line.startsWith('{')) return;
-        const entry = JSON.parse(line) as { event_id?: unknown; outcome?: unknown };
-        if (typeof entry.event_id === 'string' && typeof entry.outcome === 'string') {
-          outcomes.set(entry.event_id, [...(outcomes.get(entry.event_id) ?? []), entry.outcome]);
-        }
-      },
+      onLog: collectOutcomes(outcomes),
     });
   });
 

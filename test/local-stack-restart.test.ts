@@ -8,6 +8,7 @@ import { freePort, groupAlive } from '../scripts/local/emulators';
 import { startStack, type Stack } from '../scripts/local/stack';
 import { sendEvents, type OutgoingEvent } from '../scripts/cli/send';
 import { ensureBuilt } from './support/ensure-built';
+import { collectOutcomes } from './support/processor-outcomes';
 
 jest.setTimeout(240_000);
 
@@ -42,13 +43,7 @@ async function start(reset = false): Promise<Run> {
     webhookPort: await freePort(),
     projectId,
     env: { LOG_LEVEL: 'info' },
-    onLog: (source, line) => {
-      if (source !== 'processor' || !line.startsWith('{')) return;
-      const entry = JSON.parse(line) as { event_id?: unknown; outcome?: unknown };
-      if (typeof entry.event_id === 'string' && typeof entry.outcome === 'string') {
-        outcomes.set(entry.event_id, [...(outcomes.get(entry.event_id) ?? []), entry.outcome]);
-      }
-    },
+    onLog: collectOutcomes(outcomes),
   });
   current = stack;
   allGroups.push(...stack.processGroups);
