@@ -12,12 +12,13 @@
 // cioWebhook is deployed as one file: dist/functions/webhook.js is replaced by an esbuild bundle of itself, shared/ and
 // the Pub/Sub client (functions-framework stays outside, so the framework that serves is the one that registered
 // the target). Its cold start is mostly loading about 500 modules; one file skips the per-module resolution and
-// reads, and leaves out what the clients load only to re-export (see EXPORT_ONLY_PROTOS). The processor is deployed
-// as compiled, from node_modules. `npm run bench` measures this package, not dist/.
+// reads, leaves out what the clients load but Publish never uses (LEFT_OUT_PROTOS), and gives the Pub/Sub client
+// descriptors of Publish alone (SLIMMED_DESCRIPTORS). The processor is deployed as compiled, from node_modules. `npm run bench` measures this package, not dist/.
 
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
+import { publishOnlyProtos, type ProtoNode } from './publish-only-protos';
 import { repoRoot } from './repo-root';
 
 /** The compiled folders the functions need (functions/ imports shared/, nothing else). */
@@ -28,15 +29,31 @@ export const WEBHOOK_MODULE = 'dist/functions/webhook.js';
 
 /**
  * Static protobufjs modules (about 5 MB of generated code, ~80 ms to load) that these files require only to export
- * them as `protos` for callers' TypeScript types: the clients themselves work from protos.json. The bundle gets a
+ * them as `protos` for callers' TypeScript types (the clients themselves work from protos.json), or, for
+ * longrunning.js, only to poll or cancel a long-running operation, which Publish never returns. The bundle gets a
  * stand-in that throws if anything ever reads it, so a client version that starts using them fails loudly in the
  * packaging tests instead of misbehaving.
  */
-export const EXPORT_ONLY_PROTOS: Record<string, RegExp> = {
+export const LEFT_OUT_PROTOS: Record<string, RegExp> = {
   'node_modules/@google-cloud/pubsub/build/src/index.js': /^\.\.\/protos\/protos$/,
   'node_modules/@google-cloud/pubsub-api/build/src/index.js': /^\.\.\/protos\/protos$/,
   'node_modules/google-gax/build/src/index.js': /^\.\.\/protos\/(iam_service|locations|operations)$/,
   'node_modules/google-gax/build/src/fallback.js': /^\.\.\/protos\/(iam_service|locations|operations)$/,
+  'node_modules/google-gax/build/src/longRunningCalls/longrunning.js': /^\.\.\/\.\.\/protos\/operations$/,
+};
+
+/**
+ * Descriptors (protobufjs JSON) that the Pub/Sub client turns into gRPC definitions when it is constructed, the
+ * largest cost of a cold start after loading modules, replaced in the bundle by what Publish needs:
+ * - the Pub/Sub descriptor (all three v1 services) by Publisher.Publish and its messages (publish-only-protos.ts);
+ *   a Subscriber or SchemaService client, or another Publisher method, would fail on the missing definitions;
+ * - the IAM descriptor by an empty one: every v1 client builds an IamClient, which loads it at once but uses it
+ *   only for an IAM call (getIamPolicy and the like), where the empty one fails.
+ */
+export const SLIMMED_DESCRIPTORS: Record<string, (full: ProtoNode) => ProtoNode> = {
+  'node_modules/@google-cloud/pubsub-api/build/protos/protos.json': (full) =>
+    publishOnlyProtos(full, 'google.pubsub.v1.Publisher', ['Publish']),
+  'node_modules/google-gax/build/protos/iam_service.json': () => ({ nested: {} }),
 };
 
 interface PackageJson {
@@ -141,13 +158,13 @@ export function productionLockfile(lock: Lockfile, deployed: PackageJson): Lockf
   };
 }
 
-function leaveOutExportOnlyProtos(root: string, applied: Set<string>): Plugin {
+function leaveOutProtos(root: string, applied: Set<string>): Plugin {
   return {
-    name: 'leave-out-export-only-protos',
+    name: 'leave-out-protos',
     setup(esbuild) {
-      esbuild.onResolve({ filter: /^\.\.\/protos\/[a-z_]+$/ }, (args) => {
+      esbuild.onResolve({ filter: /^(\.\.\/)+protos\/[a-z_]+$/ }, (args) => {
         const importer = path.relative(root, args.importer).split(path.sep).join('/');
-        if (!EXPORT_ONLY_PROTOS[importer]?.test(args.path)) return undefined;
+        if (!LEFT_OUT_PROTOS[importer]?.test(args.path)) return undefined;
         applied.add(`${importer} -> ${args.path}`);
         return { path: `${importer} -> ${args.path}`, namespace: 'left-out' };
       });
@@ -160,6 +177,21 @@ function leaveOutExportOnlyProtos(root: string, applied: Set<string>): Plugin {
           `  throw new Error(what + ' was left out of the cioWebhook bundle (scripts/package-function.ts)');\n` +
           `} });\n`,
       }));
+    },
+  };
+}
+
+function slimDescriptors(root: string, applied: Set<string>): Plugin {
+  return {
+    name: 'slim-descriptors',
+    setup(esbuild) {
+      esbuild.onLoad({ filter: /[\\/]protos[\\/][a-z_]+\.json$/ }, (args) => {
+        const file = path.relative(root, args.path).split(path.sep).join('/');
+        const slim = SLIMMED_DESCRIPTORS[file];
+        if (!slim) return undefined;
+        applied.add(file);
+        return { loader: 'json', contents: JSON.stringify(slim(readJson<ProtoNode>(args.path))) };
+      });
     },
   };
 }
@@ -178,16 +210,18 @@ export async function bundleWebhook(root: string, entry: string, outfile: string
     external: ['@google-cloud/functions-framework'],
     // Packages resolve from the repository even when dist/ was compiled elsewhere (the packaging tests).
     nodePaths: [path.join(root, 'node_modules')],
-    plugins: [leaveOutExportOnlyProtos(root, applied)],
+    plugins: [leaveOutProtos(root, applied), slimDescriptors(root, applied)],
     metafile: true,
     logLevel: 'silent',
   });
   // A warning (e.g. a require esbuild cannot follow) could mean a module missing at run time.
   if (result.warnings.length > 0)
     throw new Error(`esbuild warnings:\n${result.warnings.map((w) => w.text).join('\n')}`);
-  const expected = Object.entries(EXPORT_ONLY_PROTOS).length;
-  if (new Set([...applied].map((a) => a.split(' -> ')[0])).size !== expected)
-    throw new Error(`expected to leave out protos from ${expected} files, did: ${[...applied].join(', ')}`);
+  // A dependency update that moves these files must not silently bring the cold-start cost back.
+  const expected = [...Object.keys(LEFT_OUT_PROTOS), ...Object.keys(SLIMMED_DESCRIPTORS)];
+  const done = new Set([...applied].map((a) => a.split(' -> ')[0]));
+  const missed = expected.filter((file) => !done.has(file));
+  if (missed.length > 0) throw new Error(`the cioWebhook bundle no longer slims ${missed.join(', ')}`);
   const packages = new Set<string>();
   for (const input of Object.keys(result.metafile.inputs)) {
     const at = input.lastIndexOf('node_modules/');
