@@ -118,7 +118,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
     ...(options.apiEndpoint !== undefined && { apiEndpoint: options.apiEndpoint }),
   });
   // The same object PubSub hands its own v1 clients; its type omits the gRPC channel options' index signature.
-  const client = new v1.PublisherClient(clientConfig as ConstructorParameters<typeof v1.PublisherClient>[0]);
+  const newClient = () =>
+    new v1.PublisherClient(clientConfig as ConstructorParameters<typeof v1.PublisherClient>[0]);
+  let client = newClient();
+  // The client builds its gRPC stub on first use, which can fail (no Google credentials found). It then keeps the
+  // failed stub for good, and each publish() call rethrows that failure where nothing catches it: an unhandled
+  // rejection, which functions-framework answers by exiting. So a call is made only once the stub exists; a failed
+  // stub fails its batch (503) and the next batch gets a new client, so a passing fault does not last.
+  let stubReady = false;
   const topic = `projects/${options.projectId}/topics/${options.topic}`;
   // The client retries Publish for up to 600 s by default, sleeping up to 60 s between attempts. Bound both: it
   // gives up a little before the budget (so its error, e.g. UNAVAILABLE, is what gets logged), and a retry sleep
@@ -182,14 +189,28 @@ export function createPublisher(options: PublisherOptions): Publisher {
       if (queue.length > 0 && inFlight === 0) send();
       else settled();
     };
-    try {
-      // Never an ordering key: an ordered queue stops publishing for its key after one failure.
-      client.publish({ topic, messages: batch.map((p) => p.message) }, callOptions, (err, response) =>
-        done(err, response?.messageIds),
-      );
-    } catch (err) {
-      done(err); // an invalid request (e.g. a non-string attribute), thrown synchronously
-    }
+    const call = (ready: v1.PublisherClient) => {
+      try {
+        // Never an ordering key: an ordered queue stops publishing for its key after one failure.
+        ready.publish({ topic, messages: batch.map((p) => p.message) }, callOptions, (err, response) =>
+          done(err, response?.messageIds),
+        );
+      } catch (err) {
+        done(err); // an invalid request (e.g. a non-string attribute), thrown synchronously
+      }
+    };
+    const current = client;
+    if (stubReady) return call(current);
+    current.initialize().then(
+      () => {
+        if (client === current) stubReady = true;
+        call(current);
+      },
+      (err: unknown) => {
+        if (client === current) client = newClient();
+        done(err);
+      },
+    );
   }
 
   return {

@@ -193,20 +193,25 @@ describe('the packaged cioWebhook (one bundle)', () => {
   });
 
   // The failure paths run through gax's error and retry code: the bundle must carry what they read, and a failed
-  // publish must be a 503 (Customer.io retries), never a crash of the instance.
+  // publish must be a 503 (Customer.io retries), never a crash of the instance. Without an emulator the client takes
+  // the production path (TLS channel, Google credentials), which here fails for want of credentials: the bundle
+  // must carry what that path reads too.
   it.each([
     ['the topic does not exist (NOT_FOUND from Pub/Sub)', 'missing'],
     ['Pub/Sub is unreachable', 'unreachable'],
+    ['there are no Google credentials (the production path, offline)', 'no-credentials'],
   ])(
     'answers 503 when %s, and keeps serving',
     async (_name, fault) => {
       const project = TestProject.create('package-fault');
       const host = fault === 'unreachable' ? `127.0.0.1:${await freePort()}` : project.host;
+      // An empty home: no gcloud application-default credentials to find.
+      const home = mkdtempSync(path.join(os.tmpdir(), 'cio-package-home-'));
       const served = await serveReady({
         GOOGLE_CLOUD_PROJECT: project.projectId,
         CIO_WEBHOOK_SIGNING_KEYS: KEY,
         CIO_EVENTS_TOPIC: 'no-such-topic',
-        PUBSUB_EMULATOR_HOST: host,
+        ...(fault === 'no-credentials' ? { HOME: home } : { PUBSUB_EMULATOR_HOST: host }),
       });
       try {
         expect(await post(served.port, EVENT, signed(EVENT))).toBe(503);
@@ -217,6 +222,7 @@ describe('the packaged cioWebhook (one bundle)', () => {
       } finally {
         await stop(served);
         await project.close();
+        rmSync(home, { recursive: true, force: true });
       }
     },
     120_000,

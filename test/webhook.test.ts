@@ -503,6 +503,40 @@ describe('when Pub/Sub cannot take the event, it answers 503 within its budget',
   });
 });
 
+describe('when the Pub/Sub client cannot build its connection (no usable Google credentials)', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env.PUBSUB_EMULATOR_HOST = saved.PUBSUB_EMULATOR_HOST;
+    if (saved.GOOGLE_APPLICATION_CREDENTIALS === undefined) delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    else process.env.GOOGLE_APPLICATION_CREDENTIALS = saved.GOOGLE_APPLICATION_CREDENTIALS;
+  });
+
+  it('answers 503 naming the cause, and tries afresh on the next request instead of keeping the failure', async () => {
+    // The production path (no emulator: TLS and Google credentials), offline: the credentials file is missing.
+    delete process.env.PUBSUB_EMULATOR_HOST;
+    process.env.GOOGLE_APPLICATION_CREDENTIALS = '/nonexistent-first/key.json';
+    const noAuth = await startWebhook(createPublisher({ projectId: 'no-credentials', topic: topicId }));
+    const body = (n: number) => `{"event_id":"01NOAUTH${n}","object_type":"email","metric":"delivered"}`;
+    try {
+      expect((await post(noAuth.url, body(1), { key: KEYS[0] })).status).toBe(503);
+      // A client keeps its failed connection for good; the publisher must not, or a passing fault would last.
+      process.env.GOOGLE_APPLICATION_CREDENTIALS = '/nonexistent-second/key.json';
+      expect((await post(noAuth.url, body(2), { key: KEYS[0] })).status).toBe(503);
+      const errors = noAuth.logs.map((line) => (line.error as { message?: string } | undefined)?.message);
+      expect(errors).toEqual([
+        expect.stringContaining('nonexistent-first'),
+        expect.stringContaining('nonexistent-second'),
+      ]);
+      expect(noAuth.logs).toEqual([
+        expect.objectContaining({ severity: 'ERROR', status: 503, outcome: 'publish_failed' }),
+        expect.objectContaining({ severity: 'ERROR', status: 503, outcome: 'publish_failed' }),
+      ]);
+    } finally {
+      await noAuth.close();
+    }
+  });
+});
+
 describe('after a Pub/Sub outage', () => {
   /** A TCP relay to the emulator that can refuse connections, standing in for a Pub/Sub outage. */
   async function relay(target: string) {
