@@ -12,7 +12,7 @@
 // cioWebhook is deployed as one file: dist/functions/webhook.js is replaced by an esbuild bundle of itself, shared/ and
 // the Pub/Sub client (functions-framework stays outside, so the framework that serves is the one that registered
 // the target). Its cold start is mostly loading about 500 modules; one file skips the per-module resolution and
-// reads, leaves out what the clients load but Publish never uses (LEFT_OUT_PROTOS), and gives the Pub/Sub client
+// reads, leaves out what the clients load but Publish never runs (LEFT_OUT), and gives the Pub/Sub client
 // descriptors of Publish alone (SLIMMED_DESCRIPTORS). The processor is deployed as compiled, from node_modules. `npm run bench` measures this package, not dist/.
 
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,14 +28,20 @@ export const PACKAGED_DIRS = ['functions', 'shared'] as const;
 export const WEBHOOK_MODULE = 'dist/functions/webhook.js';
 
 /**
- * Static protobufjs modules (about 5 MB of generated code, ~80 ms to load) that these files require only to export
- * them as `protos` for callers' TypeScript types (the clients themselves work from protos.json), or, for
- * longrunning.js, only to poll or cancel a long-running operation, which Publish never returns. The bundle gets a
- * stand-in that throws if anything ever reads it, so a client version that starts using them fails loudly in the
- * packaging tests instead of misbehaving.
+ * Modules the clients load at startup but Publish never runs. The bundle gets a stand-in for each that throws if
+ * anything ever reads it, so a client version that starts using one fails loudly in the packaging tests instead of
+ * misbehaving:
+ * - static protobufjs modules (about 5 MB of generated code, ~80 ms to load) required only to export them as
+ *   `protos` for callers' TypeScript types (the clients themselves work from protos.json), or, in longrunning.js,
+ *   only to poll or cancel a long-running operation, which Publish never returns;
+ * - the handwritten client's Topic, Subscription, Snapshot, Schema and IAM classes and its tracing: the webhook
+ *   builds a `PubSub` only to resolve the generated client's options (emulator endpoint, gRPC defaults).
  */
-export const LEFT_OUT_PROTOS: Record<string, RegExp> = {
-  'node_modules/@google-cloud/pubsub/build/src/index.js': /^\.\.\/protos\/protos$/,
+export const LEFT_OUT: Record<string, RegExp> = {
+  'node_modules/@google-cloud/pubsub/build/src/index.js':
+    /^(\.\.\/protos\/protos|\.\/(iam|snapshot|subscriber|schema|subscription|topic|temporal|debug))$/,
+  'node_modules/@google-cloud/pubsub/build/src/pubsub.js':
+    /^\.\/(subscription|snapshot|topic|schema|telemetry-tracing)$/,
   'node_modules/@google-cloud/pubsub-api/build/src/index.js': /^\.\.\/protos\/protos$/,
   'node_modules/google-gax/build/src/index.js': /^\.\.\/protos\/(iam_service|locations|operations)$/,
   'node_modules/google-gax/build/src/fallback.js': /^\.\.\/protos\/(iam_service|locations|operations)$/,
@@ -158,13 +164,13 @@ export function productionLockfile(lock: Lockfile, deployed: PackageJson): Lockf
   };
 }
 
-function leaveOutProtos(root: string, applied: Set<string>): Plugin {
+function leaveOut(root: string, applied: Set<string>): Plugin {
   return {
-    name: 'leave-out-protos',
+    name: 'leave-out',
     setup(esbuild) {
-      esbuild.onResolve({ filter: /^(\.\.\/)+protos\/[a-z_]+$/ }, (args) => {
+      esbuild.onResolve({ filter: /^\.\.?\// }, (args) => {
         const importer = path.relative(root, args.importer).split(path.sep).join('/');
-        if (!LEFT_OUT_PROTOS[importer]?.test(args.path)) return undefined;
+        if (!LEFT_OUT[importer]?.test(args.path)) return undefined;
         applied.add(`${importer} -> ${args.path}`);
         return { path: `${importer} -> ${args.path}`, namespace: 'left-out' };
       });
@@ -210,7 +216,7 @@ export async function bundleWebhook(root: string, entry: string, outfile: string
     external: ['@google-cloud/functions-framework'],
     // Packages resolve from the repository even when dist/ was compiled elsewhere (the packaging tests).
     nodePaths: [path.join(root, 'node_modules')],
-    plugins: [leaveOutProtos(root, applied), slimDescriptors(root, applied)],
+    plugins: [leaveOut(root, applied), slimDescriptors(root, applied)],
     metafile: true,
     logLevel: 'silent',
   });
@@ -218,7 +224,7 @@ export async function bundleWebhook(root: string, entry: string, outfile: string
   if (result.warnings.length > 0)
     throw new Error(`esbuild warnings:\n${result.warnings.map((w) => w.text).join('\n')}`);
   // A dependency update that moves these files must not silently bring the cold-start cost back.
-  const expected = [...Object.keys(LEFT_OUT_PROTOS), ...Object.keys(SLIMMED_DESCRIPTORS)];
+  const expected = [...Object.keys(LEFT_OUT), ...Object.keys(SLIMMED_DESCRIPTORS)];
   const done = new Set([...applied].map((a) => a.split(' -> ')[0]));
   const missed = expected.filter((file) => !done.has(file));
   if (missed.length > 0) throw new Error(`the cioWebhook bundle no longer slims ${missed.join(', ')}`);
