@@ -32,7 +32,8 @@ const LEVELS = [1, 32, 128];
 const ROUNDS = 3;
 const LOAD_MS = 2000;
 const TUNING_MS = 1500;
-const COLD_RUNS = 9;
+// Cold starts vary by a quarter from run to run on a shared machine: enough of them for a stable median.
+const COLD_RUNS = 15;
 
 // Generated into a temp dir: servers the benchmark compares cioWebhook with, and the loopback preload.
 const SOURCES = {
