@@ -203,10 +203,11 @@ export function createPublisher(options: PublisherOptions): Publisher {
     if (stubReady) return call(current);
     current.initialize().then(
       () => {
-        if (client === current) stubReady = true;
+        stubReady = true; // only a failed client is ever replaced, so `current` is still the client
         call(current);
       },
       (err: unknown) => {
+        // Batches waiting on the same failed stub: the first one replaces the client.
         if (client === current) client = newClient();
         done(err);
       },
