@@ -3,7 +3,7 @@
 
 import type { EndToEndFigures, PhaseFigures } from '../e2e.bench';
 import type { ProcessorFigures } from '../processor.bench';
-import type { WebhookFigures } from '../webhook.bench';
+import { throughputRatio, type WebhookFigures } from '../webhook.bench';
 import {
   ASSUMPTIONS,
   PRICES,
@@ -241,7 +241,7 @@ export function renderReport(input: ReportInput): Report {
   const { webhook, processor, e2e, machine, load } = input;
   const w = webhook.figures;
   const at32 = w.webhook.find((r) => r.concurrency === 32)!;
-  const ratios = w.webhook.map((r, i) => r.rps / w.baseline[i].rps);
+  const ratios = w.webhook.map((r, i) => throughputRatio(r, w.baseline[i]).median);
   const cold = w.coldStartMs.webhook / w.coldStartMs.hello;
   const batched = processor.figures.find((v) => v.label.startsWith('micro-batched, no actions'))!.figures;
   const naive = processor.figures.find((v) => v.label.startsWith('naive'))!.figures;
