@@ -12,8 +12,8 @@
 // cioWebhook is deployed as one file: dist/functions/webhook.js is replaced by an esbuild bundle of itself, shared/ and
 // the Pub/Sub client (functions-framework stays outside, so the framework that serves is the one that registered
 // the target). Its cold start is mostly loading about 500 modules; one file skips the per-module resolution and
-// reads, leaves out what the clients load but Publish never runs (LEFT_OUT), and gives the Pub/Sub client
-// descriptors of Publish alone (SLIMMED_DESCRIPTORS). The processor is deployed as compiled, from node_modules. `npm run bench` measures this package, not dist/.
+// reads, leaves out what the clients load but Publish never runs (LEFT_OUT, PATCHED_SOURCES), and gives the Pub/Sub
+// client descriptors of Publish alone (SLIMMED_DESCRIPTORS). The processor is deployed as compiled, from node_modules. `npm run bench` measures this package, not dist/.
 
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -61,6 +61,76 @@ export const SLIMMED_DESCRIPTORS: Record<string, (full: ProtoNode) => ProtoNode>
     publishOnlyProtos(full, 'google.pubsub.v1.Publisher', ['Publish']),
   'node_modules/google-gax/build/protos/iam_service.json': () => ({ nested: {} }),
 };
+
+/** Source of the error that code left out of the bundle throws when something reaches it. */
+function leftOutError(what: string): string {
+  return `new Error(${JSON.stringify(`${what} was left out of the cioWebhook bundle (scripts/package-function.ts)`)})`;
+}
+
+/** Source of an object that throws when anything reads it: what the bundle has instead of a module it left out. */
+function standIn(what: string): string {
+  return (
+    `new Proxy({}, { get(_, key) {\n` +
+    `  if (key === '__esModule' || typeof key === 'symbol') return undefined;\n` +
+    `  throw ${leftOutError(what)};\n` +
+    `} })`
+  );
+}
+
+/** Getters in place of proto-loader's descriptor-proto fields (see PATCHED_SOURCES). */
+const DESCRIPTOR_PROTO_GETTERS =
+  `        get type() { throw ${leftOutError("proto-loader's descriptor proto (type)")}; },\n` +
+  `        get fileDescriptorProtos() { throw ${leftOutError("proto-loader's file descriptors (fileDescriptorProtos)")}; },\n`;
+
+/**
+ * Passages of dependencies' code that the bundle replaces, each [find, replace]; every `find` must occur exactly once,
+ * so a dependency update that changes one fails the packaging instead of bringing the cost back:
+ * - @grpc/proto-loader gives every message, enum and proto file a description as descriptor protos (`type`,
+ *   `fileDescriptorProtos`), which only a gRPC server's reflection service reads: grpc-js and google-gax never do.
+ *   Building them runs protobufjs's descriptor extension (loaded for this alone) over the Publish descriptor, about
+ *   15 ms of every cold start. The bundle leaves them out; reading one throws.
+ */
+export const PATCHED_SOURCES: Record<string, Array<[find: string, replace: string]>> = {
+  'node_modules/@grpc/proto-loader/build/src/index.js': [
+    [
+      'const descriptor = require("protobufjs/ext/descriptor");',
+      `const descriptor = ${standIn('protobufjs/ext/descriptor')};`,
+    ],
+    [
+      "    const descriptorList = root.toDescriptor('proto3').file;\n" +
+        '    const bufferList = descriptorList.map(value => Buffer.from(descriptor.FileDescriptorProto.encode(value).finish()));\n',
+      '    const bufferList = undefined;\n',
+    ],
+    ["    const messageDescriptor = message.toDescriptor('proto3');\n", ''],
+    [
+      '        type: messageDescriptor.$type.toObject(messageDescriptor, descriptorOptions),\n' +
+        '        fileDescriptorProtos: fileDescriptors,\n',
+      DESCRIPTOR_PROTO_GETTERS,
+    ],
+    ["    const enumDescriptor = enumType.toDescriptor('proto3');\n", ''],
+    [
+      '        type: enumDescriptor.$type.toObject(enumDescriptor, descriptorOptions),\n' +
+        '        fileDescriptorProtos: fileDescriptors,\n',
+      DESCRIPTOR_PROTO_GETTERS,
+    ],
+  ],
+};
+
+/** `source` with each [find, replace] applied; throws naming `file` if a `find` does not occur exactly once. */
+export function patchSource(file: string, source: string, patches: Array<[string, string]>): string {
+  let patched = source;
+  for (const [find, replace] of patches) {
+    const at = patched.indexOf(find);
+    if (at === -1 || patched.indexOf(find, at + 1) !== -1) {
+      const excerpt = find.trim().split('\n')[0]!.slice(0, 80);
+      throw new Error(
+        `${file}: the passage the cioWebhook bundle patches ("${excerpt}") is not there exactly once`,
+      );
+    }
+    patched = patched.slice(0, at) + replace + patched.slice(at + find.length);
+  }
+  return patched;
+}
 
 interface PackageJson {
   name: string;
@@ -176,12 +246,7 @@ function leaveOut(root: string, applied: Set<string>): Plugin {
       });
       esbuild.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
         loader: 'js',
-        contents:
-          `const what = ${JSON.stringify(args.path)};\n` +
-          `module.exports = new Proxy({}, { get(_, key) {\n` +
-          `  if (key === '__esModule' || typeof key === 'symbol') return undefined;\n` +
-          `  throw new Error(what + ' was left out of the cioWebhook bundle (scripts/package-function.ts)');\n` +
-          `} });\n`,
+        contents: `module.exports = ${standIn(args.path)};\n`,
       }));
     },
   };
@@ -197,6 +262,21 @@ function slimDescriptors(root: string, applied: Set<string>): Plugin {
         if (!slim) return undefined;
         applied.add(file);
         return { loader: 'json', contents: JSON.stringify(slim(readJson<ProtoNode>(args.path))) };
+      });
+    },
+  };
+}
+
+function patchSources(root: string, applied: Set<string>): Plugin {
+  return {
+    name: 'patch-sources',
+    setup(esbuild) {
+      esbuild.onLoad({ filter: /\.js$/ }, (args) => {
+        const file = path.relative(root, args.path).split(path.sep).join('/');
+        const patches = PATCHED_SOURCES[file];
+        if (!patches) return undefined;
+        applied.add(file);
+        return { loader: 'js', contents: patchSource(file, readFileSync(args.path, 'utf8'), patches) };
       });
     },
   };
@@ -219,7 +299,7 @@ export async function bundleWebhook(root: string, entry: string, outfile: string
     external: ['@google-cloud/functions-framework'],
     // Packages resolve from the repository even when dist/ was compiled elsewhere (the packaging tests).
     nodePaths: [path.join(root, 'node_modules')],
-    plugins: [leaveOut(root, applied), slimDescriptors(root, applied)],
+    plugins: [leaveOut(root, applied), slimDescriptors(root, applied), patchSources(root, applied)],
     metafile: true,
     logLevel: 'silent',
   });
@@ -227,7 +307,11 @@ export async function bundleWebhook(root: string, entry: string, outfile: string
   if (result.warnings.length > 0)
     throw new Error(`esbuild warnings:\n${result.warnings.map((w) => w.text).join('\n')}`);
   // A dependency update that moves these files must not silently bring the cold-start cost back.
-  const expected = [...Object.keys(LEFT_OUT), ...Object.keys(SLIMMED_DESCRIPTORS)];
+  const expected = [
+    ...Object.keys(LEFT_OUT),
+    ...Object.keys(SLIMMED_DESCRIPTORS),
+    ...Object.keys(PATCHED_SOURCES),
+  ];
   const done = new Set([...applied].map((a) => a.split(' -> ')[0]));
   const missed = expected.filter((file) => !done.has(file));
   if (missed.length > 0) throw new Error(`the cioWebhook bundle no longer slims ${missed.join(', ')}`);

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../scripts/local/emulators';
-import { packageFunction, type PackageResult } from '../scripts/package-function';
+import { packageFunction, patchSource, type PackageResult } from '../scripts/package-function';
 import { TestProject, type TestSubscription } from './support/pubsub';
 
 const ROOT = path.join(__dirname, '..');
@@ -237,4 +237,27 @@ describe('the packaged cioWebhook (one bundle)', () => {
     expect(code).not.toBeNull();
     expect(served.stderr()).toContain('CIO_WEBHOOK_SIGNING_KEYS');
   }, 90_000);
+});
+
+describe('patchSource (passages of dependencies the bundle replaces)', () => {
+  const source = 'const a = load();\nconst b = build(a);\nuse(b);\n';
+
+  it('replaces each passage', () => {
+    expect(
+      patchSource('dep.js', source, [
+        ['const b = build(a);\n', 'const b = undefined;\n'],
+        ['use(b);', 'use(null);'],
+      ]),
+    ).toBe('const a = load();\nconst b = undefined;\nuse(null);\n');
+  });
+
+  // A dependency update that rewrites a passage must fail the packaging, not ship unpatched (or half-patched) code.
+  it.each([
+    ['missing', 'const c = build(a);\n'],
+    ['not unique', 'const '],
+  ])('refuses a passage that is %s, naming the file', (_name, find) => {
+    expect(() => patchSource('node_modules/dep/index.js', source, [[find, '']])).toThrow(
+      /node_modules\/dep\/index\.js: the passage .* is not there exactly once/,
+    );
+  });
 });
