@@ -15,12 +15,12 @@ import { generateEvents } from '../scripts/cli/generate-events';
 import { sendEvents, type OutgoingEvent, type SendResult } from '../scripts/cli/send';
 import { freePort } from '../scripts/local/emulators';
 import { startStack, type FunctionName, type Stack } from '../scripts/local/stack';
-import { parseEvent } from '../shared/event';
-import { toEventRow } from '../shared/row';
-import { messageAttributes, readEnvelope } from '../shared/webhook-envelope';
+import { parseEvent } from '../shared/customerio/event';
+import { toEventRow } from '../shared/warehouse/row';
+import { messageAttributes, readEnvelope } from '../shared/webhook/envelope';
 import { fmt, percentile, table } from './report/markdown';
 import { commandLine, cpuMs, processGroup } from './report/proc';
-import type { Benchmark } from './run';
+import type { Benchmark, EndToEndFigures, PhaseFigures } from './figures';
 
 const WARM_UP = 50;
 const PACED = { events: 300, perSecond: 10 };
@@ -32,45 +32,6 @@ const DRAIN_TIMEOUT_MS = 120_000;
 const PUBSUB_MESSAGE_OVERHEAD_BYTES = 20 + 17;
 /** BigQuery streaming inserts bill every row as at least 1 KB. */
 const BQ_MIN_ROW_BYTES = 1024;
-
-export interface PhaseFigures {
-  events: number;
-  /** ms from an event's 200 to the first poll that saw its row, ascending. */
-  latencies: number[];
-  /** Events whose row never showed up within the drain timeout. */
-  missing: number;
-  /** Signed POST → 200, as the sender saw it (ms). */
-  ack: { p50: number; p99: number };
-  /** The processor's own latency_ms per invocation. */
-  processor: { p50: number; p99: number };
-  /** First request sent → last row seen. */
-  seconds: number;
-  /** Mean duration of one warehouse poll (the latency's resolution is POLL_MS plus this). */
-  pollQueryMs: number;
-  /** Per event sent (all deliveries of it, redeliveries included). */
-  perEvent: {
-    firestoreReads: number;
-    firestoreWrites: number;
-    processorInvocations: number;
-    insertAllRequests: number;
-    cpuMs: Record<FunctionName, number>;
-    logBytes: Record<FunctionName, number>;
-    logLines: Record<FunctionName, number>;
-    /** Body + attributes + Pub/Sub's per-message overhead, as billed. */
-    pubsubMessageBytes: number;
-    /** JSON size of the warehouse row, and the same with BigQuery's 1 KB minimum applied. */
-    rowBytes: number;
-    rowBillableBytes: number;
-  };
-}
-
-export interface EndToEndFigures {
-  pollMs: number;
-  /** Events sent one every 1/perSecond s, whatever the answers (open loop). */
-  paced: PhaseFigures & { perSecond: number };
-  /** Events sent by `concurrency` senders back to back. */
-  burst: PhaseFigures & { concurrency: number };
-}
 
 interface ProcessorLine {
   event_id?: string;

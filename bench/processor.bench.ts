@@ -12,9 +12,9 @@ import { startWarehouseServer, type WarehouseServer } from '../scripts/local/war
 import { ensureWarehouseTables } from '../scripts/local/warehouse/setup';
 import { loadProcessorConfig } from '../shared/config';
 import { createLogger } from '../shared/log';
-import { createProcessor, type ProcessorTuning } from '../shared/process-event';
+import { createProcessor, type ProcessorTuning } from '../shared/processor/process-push';
 import { startTrackApiServer, type TrackApiServer } from '../test/support/track-api-server';
-import type { Benchmark } from './run';
+import type { Benchmark, ProcessorFigures, ProcessorRunFigures } from './figures';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const EVENTS = 1000;
@@ -27,16 +27,6 @@ interface Workload {
   actionable: number;
   /** Deliver every event a second time after the first pass (the duplicate path). */
   duplicates: boolean;
-}
-
-export interface Figures {
-  eventsPerSecond: number;
-  p50: number;
-  p99: number;
-  reads: number;
-  writes: number;
-  insertAllPer1000: number;
-  trackPerActionable: number | undefined;
 }
 
 function event(i: number, run: string, actionable: boolean): string {
@@ -95,7 +85,7 @@ class ProcessorBench {
     private readonly track: TrackApiServer,
   ) {}
 
-  async measure(workload: Workload, tuning: ProcessorTuning): Promise<Figures> {
+  async measure(workload: Workload, tuning: ProcessorTuning): Promise<ProcessorRunFigures> {
     const run = `r${++this.runs}`;
     const config = loadProcessorConfig({
       GOOGLE_CLOUD_PROJECT: `bench-processor-${run}`,
@@ -173,7 +163,6 @@ class ProcessorBench {
 }
 
 /** Mean figures per variant, keyed by the variant's label (the table's first column). */
-export type ProcessorFigures = Array<{ label: string; figures: Figures }>;
 
 export const benchmark: Benchmark = {
   name: 'processor',
@@ -217,7 +206,7 @@ export async function measureProcessor(): Promise<{ markdown: string; figures: P
         tuning: {},
       },
     ];
-    const results = new Map<string, Figures[]>();
+    const results = new Map<string, ProcessorRunFigures[]>();
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const v of variants) {
         const figures = await bench.measure(v.workload, v.tuning);
@@ -229,7 +218,8 @@ export async function measureProcessor(): Promise<{ markdown: string; figures: P
     }
     const figures: ProcessorFigures = variants.map((v) => {
       const runs = results.get(v.label)!;
-      const mean = (pick: (f: Figures) => number) => runs.reduce((s, f) => s + pick(f), 0) / runs.length;
+      const mean = (pick: (f: ProcessorRunFigures) => number) =>
+        runs.reduce((s, f) => s + pick(f), 0) / runs.length;
       return {
         label: v.label,
         figures: {

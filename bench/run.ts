@@ -6,12 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-
-export interface Benchmark {
-  name: string;
-  /** Runs the benchmark and returns its figures as markdown (tables), also printed as it goes. */
-  run(): Promise<string>;
-}
+import type { Benchmark } from './figures';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 

@@ -14,9 +14,9 @@ import path from 'node:path';
 import { PubSub, v1 } from '@google-cloud/pubsub';
 import { freePort, startEmulator, type Emulator } from '../scripts/local/emulators';
 import { packageFunction } from '../scripts/package-function';
-import { DEFAULT_BATCHING, type Batching } from '../shared/publisher';
+import { DEFAULT_BATCHING, type Batching } from '../shared/webhook/publisher';
 import { cpuMs, processGroup } from './report/proc';
-import type { Benchmark } from './run';
+import { median, throughputRatio, type Benchmark, type LoadResult, type WebhookFigures } from './figures';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -56,7 +56,7 @@ net.Server.prototype.listen = function (...args) {
 };`,
   'hello.js': `require(${JSON.stringify(FRAMEWORK_INDEX)}).http('hello', (req, res) => { res.send('ok'); });`,
   'baseline.js': `
-const { verifySignature } = require(${JSON.stringify(path.join(DIST, 'shared', 'signature.js'))});
+const { verifySignature } = require(${JSON.stringify(path.join(DIST, 'shared', 'webhook', 'signature.js'))});
 const keys = process.env.CIO_WEBHOOK_SIGNING_KEYS.split(',');
 require(${JSON.stringify(FRAMEWORK_INDEX)}).http('baseline', (req, res) => {
   const verdict = verifySignature(
@@ -70,7 +70,7 @@ require(${JSON.stringify(FRAMEWORK_INDEX)}).http('baseline', (req, res) => {
   'variant.js': `
 const shared = (m) => require(${JSON.stringify(path.join(DIST, 'shared'))} + '/' + m + '.js');
 const config = shared('config').loadWebhookConfig();
-const publisher = shared('publisher').createPublisher({
+const publisher = shared('webhook/publisher').createPublisher({
   projectId: config.projectId,
   topic: config.eventsTopic,
   batching: JSON.parse(process.env.BENCH_BATCHING),
@@ -78,7 +78,7 @@ const publisher = shared('publisher').createPublisher({
 });
 const logger = shared('log').createLogger(config.logLevel, { function: 'cioWebhook' });
 require(${JSON.stringify(FRAMEWORK_INDEX)}).http('variant',
-  shared('webhook-handler').createWebhookHandler({ config, publisher, logger }));`,
+  shared('webhook/handler').createWebhookHandler({ config, publisher, logger }));`,
   // What a cioWebhook instance has loaded once it is ready (principle 3: the receiver stays tiny): modules, and the
   // npm packages among them or inside the bundle (BENCH_BUNDLED, from the packaging).
   'modules.js': `
@@ -106,20 +106,6 @@ interface Target {
   env?: Record<string, string>;
 }
 
-export interface LoadResult {
-  concurrency: number;
-  /** Requests/s of each round, in order: rounds alternate between servers, so round i of two servers is a pair. */
-  roundRps: number[];
-  ok: number;
-  failed: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  max: number;
-  /** CPU time per 200, in ms, of the server process, of the emulator (all its processes) and of the load generator. */
-  cpu: { server: number; emulator: number; client: number };
-}
-
 interface Samples {
   latencies: number[];
   failed: number;
@@ -143,19 +129,6 @@ function summarise(concurrency: number, runs: Samples[]): LoadResult {
     max: latencies.at(-1) ?? NaN,
     cpu: { server: perRequest('server'), emulator: perRequest('emulator'), client: perRequest('client') },
   };
-}
-
-/**
- * cioWebhook's throughput as a share of the baseline's, round by round: each round runs the two back to back, so a
- * round's ratio compares them under the same background load (on this shared machine the baseline's own rate moves
- * by half between rounds). The median of those ratios is the figure.
- */
-export function throughputRatio(
-  webhook: LoadResult,
-  baseline: LoadResult,
-): { median: number; rounds: number[] } {
-  const rounds = webhook.roundRps.map((rps, i) => rps / baseline.roundRps[i]);
-  return { median: median(rounds), rounds };
 }
 
 function signedHeaders(body: Buffer): Record<string, string> {
@@ -189,12 +162,6 @@ function send(
     req.on('error', reject);
     req.end(body);
   });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -476,15 +443,6 @@ const VARIANTS: Batching[] = [
 
 const sameBatching = (a: Batching, b: Batching) =>
   a.maxMessages === b.maxMessages && a.maxMilliseconds === b.maxMilliseconds;
-
-/** What the report (bench/run.ts) draws and prices, beside the markdown. */
-export interface WebhookFigures {
-  /** Per concurrency level (LEVELS order). */
-  baseline: LoadResult[];
-  webhook: LoadResult[];
-  /** Median spawn → first 200. */
-  coldStartMs: { hello: number; webhook: number };
-}
 
 export async function measureWebhook(): Promise<{ markdown: string; figures: WebhookFigures }> {
   const bench = new Bench();

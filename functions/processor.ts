@@ -1,10 +1,10 @@
 // cioProcessor: the Pub/Sub push subscriber. Configuration is read and the clients are built once per instance, at
 // load (a bad configuration stops the instance before it takes traffic); each request is one push delivery.
-// 2xx acks the message, 503 nacks it (Pub/Sub redelivers with backoff). See shared/process-event.ts.
+// 2xx acks the message, 503 nacks it (Pub/Sub redelivers with backoff). See shared/processor/process-push.ts.
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { loadProcessorConfig } from '../shared/config';
 import { createLogger } from '../shared/log';
-import { createProcessor } from '../shared/process-event';
+import { createProcessor } from '../shared/processor/process-push';
 
 const config = loadProcessorConfig();
 const processor = createProcessor(config, createLogger(config.logLevel, { function: 'cioProcessor' }));

@@ -4,8 +4,8 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { loadWebhookConfig } from '../shared/config';
 import { createLogger } from '../shared/log';
-import { createPublisher } from '../shared/publisher';
-import { createWebhookHandler } from '../shared/webhook-handler';
+import { createPublisher } from '../shared/webhook/publisher';
+import { createWebhookHandler } from '../shared/webhook/handler';
 
 const config = loadWebhookConfig();
 

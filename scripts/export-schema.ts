@@ -1,9 +1,9 @@
 // `npm run schema:export`: writes the BigQuery table schemas Terraform reads (terraform/schema/*.json) from
-// shared/warehouse-schema.ts, the single definition. test/terraform.test.ts fails when the files drift from it.
+// shared/warehouse/schema.ts, the single definition. test/terraform.test.ts fails when the files drift from it.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { EVENTS_TABLE, REJECTS_TABLE, toBigQueryJson, type TableSpec } from '../shared/warehouse-schema';
+import { EVENTS_TABLE, REJECTS_TABLE, toBigQueryJson, type TableSpec } from '../shared/warehouse/schema';
 import { repoRoot } from './repo-root';
 
 /** File name under terraform/schema/ → the table it describes (bigquery.tf reads these names). */

@@ -1,4 +1,4 @@
-# The warehouse. Table schemas are generated from shared/warehouse-schema.ts (`npm run schema:export` writes
+# The warehouse. Table schemas are generated from shared/warehouse/schema.ts (`npm run schema:export` writes
 # schema/*.json; a test fails when they drift), so code and tables cannot disagree.
 
 resource "google_bigquery_dataset" "warehouse" {
@@ -11,7 +11,7 @@ resource "google_bigquery_dataset" "warehouse" {
   lifecycle {
     precondition {
       condition     = length(local.views_unplaced) == 0
-      error_message = "shared/views: these views nest more than 3 levels deep, read an unknown view or form a cycle: ${join(", ", local.views_unplaced)}."
+      error_message = "shared/warehouse/views: these views nest more than 3 levels deep, read an unknown view or form a cycle: ${join(", ", local.views_unplaced)}."
     }
   }
 

@@ -1,7 +1,7 @@
-# Analytics views: one BigQuery view per shared/views/<name>.sql (ordering and SQL: views_order.tf).
+# Analytics views: one BigQuery view per shared/warehouse/views/<name>.sql (ordering and SQL: views_order.tf).
 
 locals {
-  views_dir         = "${path.module}/../shared/views"
+  views_dir         = "${path.module}/../shared/warehouse/views"
   view_table_prefix = "${var.project_id}.${var.bq_dataset}"
   view_events_table = var.bq_events_table
 }

@@ -1,7 +1,7 @@
 # Which analytics views exist and in what order BigQuery must create them. Pure functions of the SQL files (no
 # resources), so test/terraform.test.ts evaluates this file with `terraform console`.
 #
-# shared/views/<name>.sql is a templatefile() template. Its only placeholders are `${events}` (the events table)
+# shared/warehouse/views/<name>.sql is a templatefile() template. Its only placeholders are `${events}` (the events table)
 # and `${<view>}` (another view); each becomes a fully qualified, backticked table name. BigQuery checks a view's
 # query when the view is created, so a view must come after the views it reads: levels 0-2 below, each created
 # after the previous one.

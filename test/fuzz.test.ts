@@ -3,11 +3,11 @@
 // seed (FUZZ_SEED=<n> explores another); a failure prints the seed and the shrunk counterexample.
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
-import { parseEvent, type ParsedEvent } from '../shared/event';
-import { decodePushEnvelope, type DecodedEnvelope } from '../shared/push-envelope';
-import { toEventRow } from '../shared/row';
-import { verifySignature, type HeaderValue, type SignaturePolicy } from '../shared/signature';
-import { MAX_ATTRIBUTE_BYTES, messageAttributes, readEnvelope } from '../shared/webhook-envelope';
+import { parseEvent, type ParsedEvent } from '../shared/customerio/event';
+import { decodePushEnvelope, type DecodedEnvelope } from '../shared/processor/push-envelope';
+import { toEventRow } from '../shared/warehouse/row';
+import { verifySignature, type HeaderValue, type SignaturePolicy } from '../shared/webhook/signature';
+import { MAX_ATTRIBUTE_BYTES, messageAttributes, readEnvelope } from '../shared/webhook/envelope';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_240_611);
 const run = <T>(property: fc.IProperty<T>, numRuns = 300) => fc.assert(property, { seed: SEED, numRuns });

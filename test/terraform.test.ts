@@ -23,7 +23,7 @@ import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { getFunction, getTestServer } from '@google-cloud/functions-framework/testing';
 import { PROCESSOR_ENV, WEBHOOK_ENV } from '../shared/config';
-import { EVENTS_TABLE, REJECTS_TABLE, toBigQueryJson } from '../shared/warehouse-schema';
+import { EVENTS_TABLE, REJECTS_TABLE, toBigQueryJson } from '../shared/warehouse/schema';
 import { exportSchemas, SCHEMA_FILES } from '../scripts/export-schema';
 import { packageFunction } from '../scripts/package-function';
 
@@ -379,7 +379,7 @@ describe('terraform matches the code it deploys', () => {
     ).toEqual(['CIO_SITE_ID', 'CIO_TRACK_API_KEY']);
   });
 
-  it('keeps terraform/schema/*.json equal to shared/warehouse-schema.ts (npm run schema:export)', () => {
+  it('keeps terraform/schema/*.json equal to shared/warehouse/schema.ts (npm run schema:export)', () => {
     for (const [file, spec] of Object.entries(SCHEMA_FILES)) {
       expect([file, readFileSync(path.join(TF_DIR, 'schema', file), 'utf8')]).toEqual([
         file,
@@ -662,23 +662,21 @@ withTerraform(
         d: 'SELECT * FROM `proj.ds.a`\n',
       });
 
-      // The real shared/views (when present) all fit the three levels.
-      const real = path.join(ROOT, 'shared', 'views');
-      if (existsSync(real)) {
-        writeFileSync(
-          path.join(dir, 'stub.tf'),
-          `locals {\n  views_dir = "${real}"\n  view_table_prefix = "proj.ds"\n  view_events_table = "events"\n}\n`,
-        );
-        expect(evaluate('local.views_unplaced')).toEqual([]);
-        const sql = evaluate('local.view_sql') as Record<string, string>;
-        expect(Object.keys(sql).sort()).toEqual(
-          readdirSync(real)
-            .filter((f) => f.endsWith('.sql'))
-            .map((f) => f.slice(0, -4))
-            .sort(),
-        );
-        for (const query of Object.values(sql)) expect(query).not.toContain('${');
-      }
+      // The real shared/warehouse/views all fit the three levels.
+      const real = path.join(ROOT, 'shared', 'warehouse', 'views');
+      writeFileSync(
+        path.join(dir, 'stub.tf'),
+        `locals {\n  views_dir = "${real}"\n  view_table_prefix = "proj.ds"\n  view_events_table = "events"\n}\n`,
+      );
+      expect(evaluate('local.views_unplaced')).toEqual([]);
+      const sql = evaluate('local.view_sql') as Record<string, string>;
+      expect(Object.keys(sql).sort()).toEqual(
+        readdirSync(real)
+          .filter((f) => f.endsWith('.sql'))
+          .map((f) => f.slice(0, -4))
+          .sort(),
+      );
+      for (const query of Object.values(sql)) expect(query).not.toContain('${');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

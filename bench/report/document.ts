@@ -1,9 +1,13 @@
 // BENCHMARKS.md and its charts, from the figures of one `npm run bench`: the key figures against their targets, each
 // benchmark's own tables, the charts, and the cost per million events built from the measured operation counts.
 
-import type { EndToEndFigures, PhaseFigures } from '../e2e.bench';
-import type { ProcessorFigures } from '../processor.bench';
-import { throughputRatio, type WebhookFigures } from '../webhook.bench';
+import {
+  throughputRatio,
+  type EndToEndFigures,
+  type PhaseFigures,
+  type ProcessorFigures,
+  type WebhookFigures,
+} from '../figures';
 import {
   ASSUMPTIONS,
   PRICES,

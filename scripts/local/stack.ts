@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { BigQuery } from '@google-cloud/bigquery';
 import { PubSub } from '@google-cloud/pubsub';
 import { ENV, loadProcessorConfig, loadWebhookConfig } from '../../shared/config';
-import { renderViews } from '../../shared/views';
+import { renderViews } from '../../shared/warehouse/views';
 import { checkPrerequisites, freePort, killGroup, startEmulator, type Emulator } from './emulators';
 import { saveLedger, savedLedger, type SavedLedger } from './saved-ledger';
 import {

@@ -1,5 +1,5 @@
 // What the processor did with each push delivery, read from its structured log: every invocation writes exactly one
-// `event <outcome>` line (shared/process-event.ts) with the event_id and the Pub/Sub message id, just before it
+// `event <outcome>` line (shared/processor/process-push.ts) with the event_id and the Pub/Sub message id, just before it
 // answers. 200 outcomes ack the message; the others nack it (Pub/Sub redelivers).
 
 const ACK = new Set(['processed', 'duplicate', 'rejected']);

@@ -11,10 +11,10 @@ import {
   DuckDBTimestampTZValue,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { parseEvent } from '../../shared/event';
-import { toEventRow, type EventRow } from '../../shared/row';
-import { renderViews } from '../../shared/views';
-import { EVENTS_TABLE } from '../../shared/warehouse-schema';
+import { parseEvent } from '../../shared/customerio/event';
+import { toEventRow, type EventRow } from '../../shared/warehouse/row';
+import { renderViews } from '../../shared/warehouse/views';
+import { EVENTS_TABLE } from '../../shared/warehouse/schema';
 import { duckdbColumnType } from '../../scripts/local/warehouse/types';
 import type { Row, WarehouseSource } from '../../scripts/cli/report/source';
 

@@ -8,14 +8,14 @@ import { Firestore } from '@google-cloud/firestore';
 import { startWarehouseServer, type WarehouseServer } from '../../scripts/local/warehouse/server';
 import { ensureWarehouseTables } from '../../scripts/local/warehouse/setup';
 import { loadProcessorConfig, type ProcessorConfig } from '../../shared/config';
-import { ledgerDocId } from '../../shared/ledger';
+import { ledgerDocId } from '../../shared/processor/ledger';
 import { createLogger } from '../../shared/log';
 import {
   createProcessor,
   type Processor,
   type ProcessorTuning,
   type PushResult,
-} from '../../shared/process-event';
+} from '../../shared/processor/process-push';
 import { startTrackApiServer, type TrackApiServer } from './track-api-server';
 
 export interface HarnessOptions {

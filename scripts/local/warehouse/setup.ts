@@ -1,9 +1,9 @@
-// Creates the warehouse dataset, tables (shared/warehouse-schema.ts) and analytics views (shared/views/) through the real BigQuery client, so it works
+// Creates the warehouse dataset, tables (shared/warehouse/schema.ts) and analytics views (shared/warehouse/views/) through the real BigQuery client, so it works
 // the same against the local warehouse and real BigQuery. Idempotent: existing objects are kept; a table that lacks
 // fields added to the schema since it was created gets them (BigQuery allows adding NULLABLE/REPEATED fields).
 import type { BigQuery, Dataset, TableField } from '@google-cloud/bigquery';
-import { renderViews } from '../../../shared/views';
-import { EVENTS_TABLE, REJECTS_TABLE, type TableSpec } from '../../../shared/warehouse-schema';
+import { renderViews } from '../../../shared/warehouse/views';
+import { EVENTS_TABLE, REJECTS_TABLE, type TableSpec } from '../../../shared/warehouse/schema';
 
 export async function ensureWarehouseTables(
   bigquery: BigQuery,
@@ -16,7 +16,7 @@ export async function ensureWarehouseTables(
   await ensureViews(ds, tables.events);
 }
 
-// The analytics views (shared/views/*.sql), the same SQL Terraform deploys. Replaced on every run so an upgraded
+// The analytics views (shared/warehouse/views/*.sql), the same SQL Terraform deploys. Replaced on every run so an upgraded
 // definition takes effect; created in dependency order.
 async function ensureViews(ds: Dataset, eventsTable: string): Promise<void> {
   for (const view of renderViews((id) => `\`${ds.id}.${id}\``, eventsTable)) {

@@ -1,0 +1,36 @@
+// The benchmark report's arithmetic on fixed figures: what BENCHMARKS.md claims a million events cost.
+import { costPerMillionEvents, total } from '../../bench/report/cost';
+import { decades } from '../../bench/report/svg';
+
+const measured = {
+  firestoreReads: 1,
+  firestoreWrites: 2,
+  pubsubMessageBytes: 500,
+  rowBytes: 800,
+  rowBillableBytes: 1024,
+  invocations: { webhook: 1, processor: 1 },
+  cpuMs: { webhook: 3, processor: 12 },
+  latencyMs: { webhook: 5, processor: 150 },
+  logBytes: 600,
+  logLines: 2,
+};
+
+describe('benchmark report', () => {
+  it('prices a million events: list prices and each service billing minimum applied to the per-event counts', () => {
+    const lines = costPerMillionEvents(measured);
+    const line = (item: string) => lines.find((l) => l.item === item)!;
+    expect(line('ledger writes').steady).toBeCloseTo(2 * 0.9, 9); // $0.09 per 100,000 writes
+    // A 500-byte message is billed the 1000-byte minimum per publish request, at $40 per TiB.
+    expect(line('publish').steady).toBeCloseTo((1000e6 / 2 ** 40) * 40, 9);
+    // Rows are billed as at least 1 KB, at $0.01 per 200 MB.
+    expect(line('streaming insert').steady).toBeCloseTo((1024e6 / (200 * 2 ** 20)) * 0.01, 9);
+    // Steady: CPU time over 60% utilisation; sparse: a 150 ms invocation is billed 200 ms.
+    expect(line('webhook CPU').steady).toBeCloseTo((0.003 / 0.6) * 0.000024 * 1e6, 9);
+    expect(line('processor CPU').sparse).toBeCloseTo(0.2 * 0.000024 * 1e6, 9);
+    expect(total(lines, 'sparse')).toBeGreaterThan(total(lines, 'steady'));
+  });
+
+  it('puts log-scale chart ticks on the decades around the data', () => {
+    expect(decades(0.4, 130)).toEqual([0.1, 1, 10, 100, 1000]);
+  });
+});
