@@ -4,7 +4,7 @@
 // guardian kills the emulator's whole group, Java included, then exits. Killing the gcloud wrapper alone would
 // leave the Java server running.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -23,6 +23,11 @@ export interface Emulator {
 
 export class EmulatorError extends Error {
   override name = 'EmulatorError';
+}
+
+/** The port was taken before the emulator could bind it. */
+export class PortTakenError extends EmulatorError {
+  override name = 'PortTakenError';
 }
 
 export async function freePort(): Promise<number> {
@@ -104,28 +109,44 @@ export function checkPrerequisites(): void {
   if (missing.length > 0) throw new EmulatorError(missing.join('\n'));
 }
 
+/** What an emulator's log says once it serves, on the port it was given. */
+function readyLine(kind: EmulatorKind, port: number): string {
+  return kind === 'pubsub' ? `Server started, listening on ${port}` : 'Dev App Server is now running';
+}
+
+/** The JVM's words when its port was taken (by another process, between our choosing the port and its bind). */
+const BIND_FAILED = /BindException|Address already in use/;
+
+/**
+ * Waits until the emulator serves. Its own log, read from `logOffset` (the file is appended to across restarts on a
+ * port), decides: the ready line means it bound its port (an HTTP answer alone could come from whoever else holds
+ * that port), a bind error or a dead process group fails at once instead of after the timeout.
+ */
 async function waitReady(
-  host: string,
-  child: ChildProcess,
+  kind: EmulatorKind,
+  port: number,
+  running: () => boolean,
   logFile: string,
+  logOffset: number,
   timeoutMs: number,
 ): Promise<void> {
+  const host = `127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
-  let exited: number | null = null;
-  child.once('exit', (code) => {
-    exited = code ?? -1;
-  });
   while (Date.now() < deadline) {
-    if (exited !== null) {
+    const log = readFrom(logFile, logOffset);
+    if (BIND_FAILED.test(log)) throw new PortTakenError(`port ${port} for the ${kind} emulator is in use`);
+    if (!running()) {
       throw new EmulatorError(
-        `emulator exited with ${exited} before it was ready; log ${logFile}:\n${tail(logFile)}`,
+        `the ${kind} emulator exited before it was ready; log ${logFile}:\n${tail(logFile)}`,
       );
     }
-    try {
-      const res = await fetch(`http://${host}/`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
-    } catch {
-      // not listening yet
+    if (log.includes(readyLine(kind, port))) {
+      try {
+        const res = await fetch(`http://${host}/`, { signal: AbortSignal.timeout(1000) });
+        if (res.ok) return;
+      } catch {
+        // bound but not answering yet
+      }
     }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -134,11 +155,28 @@ async function waitReady(
   );
 }
 
+function readFrom(file: string, offset: number): string {
+  try {
+    return fs.readFileSync(file).subarray(offset).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
 function tail(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8').split('\n').slice(-20).join('\n');
   } catch {
     return '(no log)';
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -172,7 +210,13 @@ export async function killGroup(pgid: number, graceMs = 5000): Promise<void> {
 
 export interface StartOptions {
   logDir: string;
+  /** A fixed port: if it is taken, starting fails (PortTakenError) instead of moving elsewhere. */
   port?: number;
+  /**
+   * Chooses a port when `port` is not given (default freePort). Another process can take that port before the
+   * emulator binds it (jest runs test files in parallel); the start then retries on a new one, up to 3 times.
+   */
+  pickPort?: () => Promise<number>;
   /** Pub/Sub only: keep topics and subscriptions in this folder across restarts. */
   dataDir?: string;
   /** Firestore only: load this export (its `.overall_export_metadata` file, as exportFirestore returns) first. */
@@ -192,11 +236,25 @@ kill -KILL -"$em" 2>/dev/null
 exit 0
 `;
 
+const PORT_ATTEMPTS = 3;
+
 export async function startEmulator(kind: EmulatorKind, options: StartOptions): Promise<Emulator> {
-  const port = options.port ?? (await freePort());
+  if (options.port !== undefined) return startOn(kind, options.port, options);
+  const pickPort = options.pickPort ?? freePort;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(kind, await pickPort(), options);
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt === PORT_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function startOn(kind: EmulatorKind, port: number, options: StartOptions): Promise<Emulator> {
   const host = `127.0.0.1:${port}`;
   fs.mkdirSync(options.logDir, { recursive: true });
   const logFile = path.join(options.logDir, `${kind}-emulator-${port}.log`);
+  const logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
   const pidFile = `${logFile}.pid`;
   fs.rmSync(pidFile, { force: true });
   const out = fs.openSync(logFile, 'a');
@@ -210,7 +268,13 @@ export async function startEmulator(kind: EmulatorKind, options: StartOptions): 
   // Neither the guardian nor its pipe may keep our event loop alive.
   guardian.unref();
   (guardian.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-  const exited = new Promise<void>((resolve) => guardian.once('exit', () => resolve()));
+  let guardianExited = false;
+  const exited = new Promise<void>((resolve) =>
+    guardian.once('exit', () => {
+      guardianExited = true;
+      resolve();
+    }),
+  );
   const stop = async (): Promise<void> => {
     guardian.stdin?.end();
     let timer: NodeJS.Timeout | undefined;
@@ -219,8 +283,14 @@ export async function startEmulator(kind: EmulatorKind, options: StartOptions): 
     const pgid = readPid(pidFile);
     if (pgid !== undefined) await killGroup(pgid, 1000);
   };
+  // Alive while the guardian is and, once it wrote the pid file, while gcloud or its group (Java) is.
+  const running = (): boolean => {
+    if (guardianExited) return false;
+    const pid = readPid(pidFile);
+    return pid === undefined || processAlive(pid) || groupAlive(pid);
+  };
   try {
-    await waitReady(host, guardian, logFile, options.timeoutMs ?? 90_000);
+    await waitReady(kind, port, running, logFile, logOffset, options.timeoutMs ?? 90_000);
   } catch (err) {
     await stop();
     throw err;

@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmulator, type Emulator } from '../../scripts/local/emulators';
+import { freePort, startEmulator, type Emulator } from '../../scripts/local/emulators';
 import { saveLedger, savedLedger } from '../../scripts/local/saved-ledger';
 
 jest.setTimeout(120_000);
@@ -25,6 +27,53 @@ it('stopping an emulator leaves no process of its group behind (Java included)',
   await emulator.stop();
   expect(alive(emulator.pgid)).toBe(false);
   await expect(fetch(`http://${emulator.host}/`)).rejects.toThrow();
+});
+
+describe('a port taken between choosing it and the emulator binding it (parallel test files race for ports)', () => {
+  let squatter: net.Server;
+  let taken: number;
+
+  beforeEach(async () => {
+    squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    taken = (squatter.address() as net.AddressInfo).port;
+  });
+  afterEach(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
+
+  /** Emulator processes (gcloud or Java) still started for a port. */
+  const processesOnPort = (port: number): string[] =>
+    execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes(`port=${port}`) || line.includes(`127.0.0.1:${port} `));
+
+  it.each(['pubsub', 'firestore'] as const)(
+    '%s: a fixed port that is taken fails at once, naming the port, and leaves no process behind',
+    async (kind) => {
+      // Without the bind check this waited for the 90 s readiness timeout (the JVM stays up after its bind fails).
+      await expect(startEmulator(kind, { logDir, port: taken, timeoutMs: 45_000 })).rejects.toMatchObject({
+        name: 'PortTakenError',
+        message: `port ${taken} for the ${kind} emulator is in use`,
+      });
+      expect(processesOnPort(taken)).toEqual([]);
+    },
+  );
+
+  it('a chosen port that was taken is given up for a new one: the emulator starts there', async () => {
+    const picked: number[] = [];
+    const pickPort = async () => {
+      picked.push(picked.length === 0 ? taken : await freePort());
+      return picked.at(-1)!;
+    };
+    const emulator = await startEmulator('pubsub', { logDir, pickPort, timeoutMs: 45_000 });
+    try {
+      expect(picked).toHaveLength(2);
+      expect(emulator.host).toBe(`127.0.0.1:${picked[1]}`);
+      expect((await fetch(`http://${emulator.host}/`)).ok).toBe(true);
+      expect(processesOnPort(taken)).toEqual([]);
+    } finally {
+      await emulator.stop();
+    }
+  });
 });
 
 describe('the saved Firestore ledger', () => {
