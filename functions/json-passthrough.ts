@@ -3,7 +3,7 @@
 // stall of the whole stream, and a signed body must reach the verifier whatever it contains. This wraps the JSON
 // parser the framework builds its server with, so a parse failure continues to the handler with `req.body`
 // undefined and `req.rawBody` holding the exact bytes. It must run before the framework creates its server, which
-// it does after loading this package. test/webhook/json-passthrough.test.ts pins the behaviour against the installed
+// it does after loading this package. test/webhook/json-passthrough.int.test.ts pins the behaviour against the installed
 // framework, so an upgrade that breaks it fails CI instead of production.
 //
 // refuseCompressedBodies() patches the same parsers: see there.
@@ -46,7 +46,7 @@ export function passThroughUnparseableJson(): void {
 /**
  * The framework inflates gzip/deflate/br/zstd bodies, up to 1 GB, before any handler can check a signature or a
  * size: 200 KB of gzip from anyone becomes 200 MB of memory on an instance serving 80 requests at once
- * (test/webhook/hostile-input.test.ts). Nothing that calls these functions compresses its requests (Customer.io and Pub/Sub
+ * (test/webhook/hostile-input.int.test.ts). Nothing that calls these functions compresses its requests (Customer.io and Pub/Sub
  * push send identity bodies), so every body parser refuses a Content-Encoding with 415 instead, unread.
  */
 export function refuseCompressedBodies(): void {

@@ -1,7 +1,7 @@
 // The chaos run (issue 6): the whole local stack (emulators, local warehouse, both functions from dist/) with live
 // Track credentials pointed at a Track API fake, fed a seeded stream of realistic events by a Customer.io-like sender
 // while the processor is SIGKILLed and restarted, the Track API and the warehouse fail a share of requests, and the
-// Pub/Sub emulator is stopped and started again. It returns what happened; chaos.test.ts asserts on it.
+// Pub/Sub emulator is stopped and started again. It returns what happened; chaos.int.test.ts asserts on it.
 //
 // Timeline (faults on throughout, off once drained):
 //   1. stream      most of the requests, accepted within seconds.

@@ -1,6 +1,6 @@
 // The bad-input corpus for cioWebhook: hostile or malformed HTTP requests, each with the status DESIGN.md's table
-// and customerio-facts.md say it must get, and what must (or must not) reach Pub/Sub. Data only: test/hostile-input
-// .test.ts sends every case over a raw socket to the real functions-framework server.
+// and customerio-facts.md say it must get, and what must (or must not) reach Pub/Sub. Data only:
+// test/webhook/hostile-input.int.test.ts sends every case over a raw socket to the real functions-framework server.
 //
 // The rule every expectation follows: Customer.io signs every request, sends `Content-Type: application/json`,
 // UTF-8, uncompressed, with well-formed HTTP/1.1 framing, to the function's URL. So

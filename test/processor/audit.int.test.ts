@@ -1,5 +1,5 @@
 // Regression tests from the adversarial audit of the processor: inputs that Customer.io (or cioWebhook) can hand
-// over and that were lost, mis-deduplicated or retried until dead-letter. Same wiring as processor.test.ts: real
+// over and that were lost, mis-deduplicated or retried until dead-letter. Same wiring as process-push.int.test.ts: real
 // Firestore emulator, the real BigQuery client against the local warehouse, the real TrackClient against the fake.
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
