@@ -1,6 +1,6 @@
 /**
  * Two projects, both run by `npm test`:
- * - unit: everything that needs no emulator or local server (`npm run test:unit`, seconds);
+ * - unit: everything that needs no emulator (in-process stand-ins are fine; `npm run test:unit`, seconds);
  * - integration (`*.int.test.ts`): the real Pub/Sub and Firestore emulators, started once for the project
  *   (test/support/global-setup.ts), the local warehouse and Track API stand-ins, the whole local stack, chaos.
  */

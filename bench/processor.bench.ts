@@ -12,7 +12,7 @@ import { startWarehouseServer, type WarehouseServer } from '../scripts/local/war
 import { ensureWarehouseTables } from '../scripts/local/warehouse/setup';
 import { loadProcessorConfig } from '../shared/config';
 import { createLogger } from '../shared/log';
-import { createProcessor, type ProcessorTuning } from '../shared/processor/process-push';
+import { buildProcessor, type ProcessorTuning } from '../functions/build-processor';
 import { startTrackApiServer, type TrackApiServer } from '../test/support/track-api-server';
 import type { Benchmark, ProcessorFigures, ProcessorRunFigures } from './figures';
 
@@ -109,7 +109,7 @@ class ProcessorBench {
       firestore_ops?: { reads: number; writes: number };
     }> = [];
     const logger = createLogger('info', {}, (line) => lines.push(JSON.parse(line) as (typeof lines)[number]));
-    const processor = createProcessor(config, logger, tuning);
+    const processor = buildProcessor(config, logger, tuning);
     const actionableEvery = workload.actionable > 0 ? Math.round(1 / workload.actionable) : 0;
     const texts = Array.from({ length: EVENTS }, (_, i) =>
       event(i, run, actionableEvery > 0 && i % actionableEvery === 0),

@@ -4,10 +4,10 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { loadProcessorConfig } from '../shared/config';
 import { createLogger } from '../shared/log';
-import { createProcessor } from '../shared/processor/process-push';
+import { buildProcessor } from './build-processor';
 
 const config = loadProcessorConfig();
-const processor = createProcessor(config, createLogger(config.logLevel, { function: 'cioProcessor' }));
+const processor = buildProcessor(config, createLogger(config.logLevel, { function: 'cioProcessor' }));
 
 export const cioProcessor: HttpFunction = async (req, res) => {
   if (req.method !== 'POST') {

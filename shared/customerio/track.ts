@@ -54,7 +54,11 @@ export class RateLimiter {
     const now = Date.now();
     const slot = Math.max(now, this.next);
     if (slot > latestStart)
-      throw new RetryableError('track:rate_limited', 'Track rate limit: no slot before the deadline');
+      throw new RetryableError(
+        'track:rate_limited',
+        undefined,
+        'Track rate limit: no slot before the deadline',
+      );
     this.next = slot + this.intervalMs;
     if (slot > now) await new Promise((r) => setTimeout(r, slot - now));
   }
@@ -108,7 +112,7 @@ export class TrackActions {
     try {
       const latestStart = deadlineAt - this.worstCallMs;
       if (Date.now() > latestStart)
-        throw new RetryableError('deadline', 'too little time left to call the Track API');
+        throw new RetryableError('deadline', undefined, 'too little time left to call the Track API');
       await this.limiter.acquire(latestStart);
       if (action.kind === 'identify') await this.client.identify(person, { ...action.attributes });
       else await this.client.suppress(person);
@@ -119,16 +123,18 @@ export class TrackActions {
       const status = err instanceof CustomerIORequestError ? err.statusCode : undefined;
       if (status === 401 || status === 403) {
         throw new RetryableError(
-          `track:credentials:${status}`,
+          'track:credentials',
+          status,
           `Track API refused the credentials (${status}): check CIO_SITE_ID / CIO_TRACK_API_KEY`,
-          { cause: err, needsOperator: true },
+          { cause: err },
         );
       }
       if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
         return { token: token.error(key, status), permanentError: { status, message: errorMessage(err) } };
       }
       throw new RetryableError(
-        `track:${classify(err, status)}`,
+        'track',
+        classify(err, status),
         `Track ${action.kind} failed: ${errorMessage(err)}`,
         {
           cause: err,

@@ -10,19 +10,7 @@
 //            only if this claim still holds the lease.
 //   complete the done mark, after every effect succeeded.
 //
-// Document shape:
-//   event_id           string       the Customer.io event id
-//   state              'processing' | 'done'
-//   lease_owner        string       random id of the claim holding the lease
-//   lease_until        Timestamp    a claim older than this may be taken over
-//   attempts           number       claims so far (1 = first delivery processed)
-//   actions_completed  map          action key → result token, for actions whose call finished (failure path)
-//   warehouse_done     boolean      the row is in the warehouse (or the event was parked as row_invalid)
-//   actions            string[]     the row's actions tokens (set when done)
-//   first_seen_at      Timestamp
-//   done_at            Timestamp | null
-//   expire_at          Timestamp    TTL field: now + DEDUPE_TTL_DAYS, set by the first write so abandoned
-//                                   documents expire too; moved to done_at + DEDUPE_TTL_DAYS when done
+// The document's fields: LedgerDoc below.
 //
 // Cost: a fresh event is 1 read + 2 writes (claim, complete); a duplicate or busy event 1 read + 0 writes. The
 // transaction callback makes no external call (Firestore may run it more than once).
@@ -53,17 +41,29 @@ export interface LedgerOptions {
   ttlDays: number;
 }
 
+/** One event's ledger document. */
 interface LedgerDoc {
+  /** The Customer.io event id. */
   event_id: string;
   state: 'processing' | 'done';
+  /** Random id of the claim holding the lease. */
   lease_owner: string;
+  /** A claim older than this may be taken over. */
   lease_until: Timestamp;
+  /** Claims so far (1 = first delivery processed). */
   attempts: number;
+  /** Action key → result token, for actions whose call finished (written on the failure path). */
   actions_completed: Record<string, string>;
+  /** The row is in the warehouse (or the event was parked as row_invalid). */
   warehouse_done: boolean;
+  /** The row's actions tokens (set when done). */
   actions: string[];
   first_seen_at: Timestamp;
   done_at: Timestamp | null;
+  /**
+   * The TTL field: now + DEDUPE_TTL_DAYS, set by the first write so abandoned documents expire too; moved to
+   * done_at + DEDUPE_TTL_DAYS when done.
+   */
   expire_at: Timestamp;
 }
 

@@ -14,14 +14,11 @@
 // Status: 200 = ack (processed, duplicate, parked); 503 = nack (retryable failure, lease held elsewhere,
 // parking failed).
 
-import { Firestore } from '@google-cloud/firestore';
-import { EngagementLimiter, decideActions, type Policy } from '../customerio/action-policy';
-import type { ProcessorConfig } from '../config';
-import { DeadlineExceededError, RetryableError, errorMessage, withDeadline } from '../errors';
+import { decideActions, type Policy } from '../customerio/action-policy';
 import { parseEvent, type CioEvent } from '../customerio/event';
-import { Ledger, type Claim, type FirestoreOps } from './ledger';
+import type { TrackActions } from '../customerio/track';
+import { DeadlineExceededError, RetryableError, classOf, errorMessage, withDeadline } from '../errors';
 import type { Fields, Logger } from '../log';
-import { decodePushEnvelope, receivedAtOf } from './push-envelope';
 import {
   eventInsertId,
   toEventRow,
@@ -30,16 +27,15 @@ import {
   type RejectReason,
   type RejectRow,
 } from '../warehouse/row';
-import { TrackActions } from '../customerio/track';
-import {
-  WarehouseWriter,
-  createBigQueryClient,
-  type BatchOptions,
-  type Expectation,
-} from '../warehouse/writer';
+import type { Expectation, WarehouseWriter } from '../warehouse/writer';
+import type { Claim, FirestoreOps, Ledger } from './ledger';
+import { decodePushEnvelope, receivedAtOf } from './push-envelope';
 
 export type Outcome =
   'processed' | 'duplicate' | 'in_progress_nack' | 'rejected' | 'retryable_failure' | 'reject_failed';
+
+/** Where in an event's processing a failure happened (the `step` field of its log line). */
+export type Step = 'claim' | 'actions' | 'warehouse' | 'park_row_invalid' | 'complete';
 
 export interface PushResult {
   status: 200 | 503;
@@ -162,7 +158,10 @@ export async function processPush(
     });
   } catch (err) {
     // Only a bug gets here: every expected failure is classified where it happens. Nack: nothing is lost.
-    run.log('error', 'retryable_failure', { error: errorMessage(err), classification: 'unexpected' });
+    run.log('error', 'retryable_failure', {
+      error: errorMessage(err),
+      classification: classOf(err).classification,
+    });
     return { status: 503, outcome: 'retryable_failure' };
   } finally {
     run.slot.cancel();
@@ -195,7 +194,8 @@ async function park(run: Run, input: Omit<RejectInput, 'rejectedAt'>, context: F
   try {
     row = await storeReject(run.deps, { ...input, rejectedAt: new Date() }, run.deadlineAt);
   } catch (err) {
-    run.log('error', 'reject_failed', { ...fields, error: errorMessage(err), classification: classOf(err) });
+    const { classification } = classOf(err);
+    run.log('error', 'reject_failed', { ...fields, error: errorMessage(err), classification });
     return { status: 503, outcome: 'reject_failed' };
   }
   run.log(REJECT_SEVERITY[input.reason], 'rejected', { ...fields, reject_id: row.reject_id });
@@ -213,8 +213,17 @@ async function processEvent(
   try {
     claim = await withDeadline(deps.ledger.claim(event.eventId, ops), deadlineAt, 'ledger claim');
   } catch (err) {
-    const classification = err instanceof RetryableError ? err.classification : 'firestore';
-    log('warn', 'retryable_failure', { ...context, step: 'claim', error: errorMessage(err), classification });
+    // The Firestore client throws its own errors: a failed claim is a ledger failure unless classified already.
+    const failure =
+      err instanceof RetryableError ? err : new RetryableError('firestore', undefined, errorMessage(err));
+    const { classification, severity } = classOf(failure);
+    const step: Step = 'claim';
+    log(severity === 'error' ? 'error' : 'warn', 'retryable_failure', {
+      ...context,
+      step,
+      error: errorMessage(err),
+      classification,
+    });
     return { status: 503, outcome: 'retryable_failure' };
   }
   if (claim.kind === 'duplicate') {
@@ -230,7 +239,7 @@ async function processEvent(
   const fields: Fields = { ...context, attempts: claim.attempts };
   const completed: Record<string, string> = { ...claim.progress.actionsCompleted };
   let warehouseDone = claim.progress.warehouseDone;
-  let step = 'actions';
+  let step: Step = 'actions';
   const tokens: string[] = [];
   const errors: Fields[] = [];
   try {
@@ -291,12 +300,13 @@ async function processEvent(
     } catch (saveErr) {
       saved = `failed: ${errorMessage(saveErr)}`;
     }
-    log(err instanceof RetryableError && !err.needsOperator ? 'warn' : 'error', 'retryable_failure', {
+    const { classification, severity } = classOf(err);
+    log(severity === 'error' ? 'error' : 'warn', 'retryable_failure', {
       ...fields,
       step,
       actions: tokens,
       error: errorMessage(err),
-      classification: classOf(err),
+      classification,
       progress_saved: saved,
     });
     return { status: 503, outcome: 'retryable_failure' };
@@ -307,55 +317,4 @@ async function processEvent(
     ...(errors.length > 0 && { errors }),
   });
   return { status: 200, outcome: 'processed' };
-}
-
-function classOf(err: unknown): string {
-  return err instanceof RetryableError ? err.classification : 'unexpected';
-}
-
-export interface Processor {
-  handle(body: unknown, rawBody: Buffer | undefined): Promise<PushResult>;
-  close(): Promise<void>;
-}
-
-export interface ProcessorTuning {
-  /** Batching of the events table writer (benchmarks compare a one-row-per-request variant). */
-  batch?: Partial<BatchOptions>;
-}
-
-/** Builds the clients and adapters once per instance. */
-export function createProcessor(
-  config: ProcessorConfig,
-  logger: Logger,
-  tuning: ProcessorTuning = {},
-): Processor {
-  const budget = processingBudget(config.dedupeLeaseSeconds);
-  const firestore = new Firestore({ projectId: config.projectId });
-  const bigquery = createBigQueryClient(config.projectId, budget.bigQueryTimeoutMs);
-  const dataset = bigquery.dataset(config.bqDataset);
-  const deps: ProcessorDeps = {
-    ledger: new Ledger(firestore, {
-      collection: config.dedupeCollection,
-      leaseSeconds: config.dedupeLeaseSeconds,
-      ttlDays: config.dedupeTtlDays,
-    }),
-    track: new TrackActions(
-      { ...config, requestTimeoutMs: budget.trackRequestTimeoutMs },
-      new EngagementLimiter(),
-    ),
-    policy: config,
-    events: new WarehouseWriter(dataset.table(config.bqTable), tuning.batch),
-    rejects: new WarehouseWriter(dataset.table(config.bqRejectsTable)),
-    logger,
-    deadlineMs: budget.deadlineMs,
-  };
-  if (deps.track.dryRun) {
-    logger.warn('Track API credentials not set: dry-run, actions are decided and recorded, not sent', {
-      variables: ['CIO_SITE_ID', 'CIO_TRACK_API_KEY'],
-    });
-  }
-  return {
-    handle: (body, rawBody) => processPush(deps, body, rawBody),
-    close: () => firestore.terminate(),
-  };
 }

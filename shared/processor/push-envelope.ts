@@ -4,6 +4,7 @@
 // rejection with the bytes to park, never thrown.
 
 import { isPlainObject } from '../customerio/event';
+import type { RejectReason } from '../warehouse/row';
 
 export interface PushMessage {
   /** The decoded message data: for cioWebhook's messages, the exact bytes Customer.io signed. */
@@ -14,7 +15,7 @@ export interface PushMessage {
   deliveryAttempt: number | undefined;
 }
 
-export type EnvelopeRejectReason = 'envelope_invalid' | 'data_not_base64';
+export type EnvelopeRejectReason = Extract<RejectReason, 'envelope_invalid' | 'data_not_base64'>;
 
 export type DecodedEnvelope =
   | { ok: true; message: PushMessage }

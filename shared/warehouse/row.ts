@@ -11,7 +11,6 @@ import {
   type CioEvent,
   type EventRejectReason,
 } from '../customerio/event';
-import type { EnvelopeRejectReason } from '../processor/push-envelope';
 
 export interface EventRow {
   event_id: string;
@@ -48,7 +47,8 @@ export interface EventRow {
  * - `not_json` / `not_an_object` / `invalid_event`: the body is not JSON, not an object, or fails validation.
  * - `row_invalid`: BigQuery refused the event's row as invalid (the event completes, its bytes are kept here).
  */
-export type RejectReason = EnvelopeRejectReason | EventRejectReason | 'parse_error' | 'row_invalid';
+export type RejectReason =
+  'envelope_invalid' | 'data_not_base64' | EventRejectReason | 'parse_error' | 'row_invalid';
 
 export interface RejectRow {
   reject_id: string;

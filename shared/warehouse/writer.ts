@@ -21,7 +21,8 @@ import { DeadlineExceededError, RetryableError, errorMessage, withDeadline } fro
 
 export type InsertOutcome = { kind: 'inserted' } | { kind: 'invalid'; message: string };
 
-type Attempt = InsertOutcome | { kind: 'retry'; classification: string; message: string } | { kind: 'alone' };
+/** `detail`: the HTTP code or the row error reason, part of the failure's classification (`warehouse:<detail>`). */
+type Attempt = InsertOutcome | { kind: 'retry'; detail: string; message: string } | { kind: 'alone' };
 
 export interface BatchOptions {
   maxWaitMs: number;
@@ -110,7 +111,7 @@ export class WarehouseWriter {
         continue;
       }
       if (attempt >= this.options.maxAttempts) {
-        throw new RetryableError(result.classification, `warehouse insert failed: ${result.message}`);
+        throw new RetryableError('warehouse', result.detail, `warehouse insert failed: ${result.message}`);
       }
       const backoff = 100 * 2 ** (attempt - 1) * (1 + Math.random());
       if (Date.now() + backoff >= deadlineAt) throw new DeadlineExceededError('warehouse retry backoff');
@@ -161,8 +162,8 @@ export class WarehouseWriter {
           p.settle(batch.length === 1 ? { kind: 'invalid', message } : { kind: 'alone' });
         return;
       }
-      const classification = `warehouse:${typeof code === 'number' ? code : 'network'}`;
-      for (const p of batch) p.settle({ kind: 'retry', classification, message });
+      const detail = typeof code === 'number' ? String(code) : 'network';
+      for (const p of batch) p.settle({ kind: 'retry', detail, message });
     }
   }
 }
@@ -173,7 +174,7 @@ function rowOutcome(errors: Array<{ reason?: string; message?: string }> | undef
     errors.map((e) => [e.reason, e.message].filter(Boolean).join(': ')).join('; ') || 'no detail';
   if (errors.some((e) => e.reason === 'invalid')) return { kind: 'invalid', message: describe };
   const reason = errors.find((e) => e.reason)?.reason ?? 'unknown';
-  return { kind: 'retry', classification: `warehouse:${reason}`, message: describe };
+  return { kind: 'retry', detail: reason, message: describe };
 }
 
 /**

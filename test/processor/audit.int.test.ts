@@ -11,7 +11,7 @@ import { loadProcessorConfig } from '../../shared/config';
 import { decideActions } from '../../shared/customerio/action-policy';
 import { parseEvent } from '../../shared/customerio/event';
 import { createLogger } from '../../shared/log';
-import { createProcessor, type Processor } from '../../shared/processor/process-push';
+import { buildProcessor, type Processor } from '../../functions/build-processor';
 import { decodePushEnvelope } from '../../shared/processor/push-envelope';
 import { eventInsertId } from '../../shared/warehouse/row';
 import { envelope, startHarness, webhookAttributes, type Harness } from '../support/processor-harness';
@@ -248,7 +248,7 @@ describe('event_ids longer than BigQuery accepts as an insertId', () => {
     });
     // The processor's client is bound to the proxy (the client reads the variable in its constructor).
     process.env.BIGQUERY_EMULATOR_HOST = proxy.url;
-    const processor = createProcessor(
+    const processor = buildProcessor(
       config,
       createLogger('error', {}, () => undefined),
     );

@@ -10,12 +10,8 @@ import { ensureWarehouseTables } from '../../scripts/local/warehouse/setup';
 import { loadProcessorConfig, type ProcessorConfig } from '../../shared/config';
 import { ledgerDocId } from '../../shared/processor/ledger';
 import { createLogger } from '../../shared/log';
-import {
-  createProcessor,
-  type Processor,
-  type ProcessorTuning,
-  type PushResult,
-} from '../../shared/processor/process-push';
+import { buildProcessor, type Processor, type ProcessorTuning } from '../../functions/build-processor';
+import type { PushResult } from '../../shared/processor/process-push';
 import { startTrackApiServer, type TrackApiServer } from './track-api-server';
 
 export interface HarnessOptions {
@@ -112,7 +108,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   const logs: Array<Record<string, unknown>> = [];
   const logger = createLogger('debug', {}, (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
-  const processor = createProcessor(config, logger, options.tuning);
+  const processor = buildProcessor(config, logger, options.tuning);
   delete process.env.BIGQUERY_EMULATOR_HOST;
   const firestore = new Firestore({ projectId: config.projectId });
   let messages = 0;
