@@ -544,6 +544,31 @@ describe('bounce_type', () => {
       },
     );
   });
+
+  test('an event without a metric is no bounce, whatever its failure message says', async () => {
+    const body = {
+      event_id: 'no-metric',
+      object_type: 'email',
+      timestamp: 1733000000,
+      data: {
+        delivery_id: 'nm-1',
+        recipient: 'x@a.test',
+        identifiers: { id: 'u-nm' },
+        failure_message: '550 5.1.1 The email account that you tried to reach does not exist',
+      },
+    };
+    await withWarehouse([rowFromBody(body)], async (w) => {
+      expect(await w.query(`SELECT metric, bounce_type FROM events_unique`)).toEqual([
+        { metric: null, bounce_type: null },
+      ]);
+      expect(await w.query(`SELECT bounced, hard_bounced, soft_bounced FROM deliverability_daily`)).toEqual([
+        { bounced: 0, hard_bounced: 0, soft_bounced: 0 },
+      ]);
+      expect(await w.query(`SELECT person_key, hard_bounced_at FROM person_channel_state`)).toEqual([
+        { person_key: 'u-nm', hard_bounced_at: null },
+      ]);
+    });
+  });
 });
 
 describe('deliverability_daily complaint thresholds (Gmail/Yahoo bulk-sender rules)', () => {

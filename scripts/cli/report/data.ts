@@ -117,54 +117,74 @@ export function complaintFlag(complaints: number, delivered: number): ComplaintF
   return 'ok';
 }
 
+/** The report's queries, by what they read: one SQL text each, in the dialect BigQuery and DuckDB share. */
+export interface ReportQueries {
+  emailFunnel: string;
+  funnels: string;
+  daily: string;
+  bounceReasons: string;
+  complaintDomains: string;
+}
+
+const FUNNEL_COLUMNS = [
+  'sent',
+  'delivered',
+  'opened',
+  'clicked',
+  'converted',
+  'bounced',
+  'spammed',
+  'unsubscribed',
+  'opened_proxied_only',
+  'clicked_machine_only',
+];
+
+/**
+ * `table` turns a view's id into its SQL reference. The per-group sums keep the views' column names (`SUM(sent) AS
+ * sent`), so the queries that filter or sort on them do it in an outer query: inside the grouping query BigQuery
+ * would read `sent` in `ORDER BY SUM(sent)` as the alias ("Aggregations of aggregations are not allowed"), DuckDB as
+ * the column.
+ */
+export function reportQueries(table: (id: string) => string, period: Period): ReportQueries {
+  const inPeriod = (column: string): string =>
+    `${column} >= DATE '${period.from}' AND ${column} <= DATE '${period.to}'`;
+  const funnel = table('delivery_funnel');
+  const daily = table('deliverability_daily');
+  const sums = (cols: string[]): string => cols.map((c) => `SUM(${c}) AS ${c}`).join(', ');
+  return {
+    emailFunnel: `SELECT ${sums(FUNNEL_COLUMNS)} FROM ${funnel} WHERE object_type = 'email' AND ${inPeriod('day')}`,
+    funnels: `SELECT * FROM (
+         SELECT origin_type, origin_id, object_type, ${sums(FUNNEL_COLUMNS)} FROM ${funnel} WHERE ${inPeriod('day')}
+         GROUP BY origin_type, origin_id, object_type
+       ) AS per_origin
+       ORDER BY sent DESC, origin_type, origin_id, object_type LIMIT ${TOP_FUNNELS}`,
+    daily: `SELECT day, ${sums(['sent', 'delivered', 'bounced', 'hard_bounced', 'complaints', 'unsubscribed'])}
+       FROM ${daily} WHERE ${inPeriod('day')} GROUP BY day`,
+    // Raw messages differ per address: group the top few hundred here, then again once addresses are masked.
+    bounceReasons: `SELECT failure_message, bounce_type, COUNT(DISTINCT COALESCE(delivery_id, event_id)) AS bounces
+       FROM ${table('events_unique')}
+       WHERE object_type = 'email' AND metric = 'bounced' AND ${inPeriod('DATE(occurred_at)')}
+       GROUP BY failure_message, bounce_type ORDER BY bounces DESC LIMIT 500`,
+    complaintDomains: `SELECT * FROM (
+         SELECT recipient_domain, ${sums(['sent', 'delivered', 'bounced', 'complaints', 'unsubscribed'])}
+         FROM ${daily} WHERE ${inPeriod('day')} GROUP BY recipient_domain
+       ) AS per_domain
+       WHERE complaints > 0 ORDER BY complaints DESC, delivered DESC LIMIT ${TOP_DOMAINS}`,
+  };
+}
+
 export async function loadReportData(
   source: WarehouseSource,
   period: Period,
   generatedAt: Date,
 ): Promise<ReportData> {
-  const inPeriod = (column: string): string =>
-    `${column} >= DATE '${period.from}' AND ${column} <= DATE '${period.to}'`;
-  const funnel = source.table('delivery_funnel');
-  const daily = source.table('deliverability_daily');
-  const sums = (cols: string[]): string => cols.map((c) => `SUM(${c}) AS ${c}`).join(', ');
-  const funnelCols = [
-    'sent',
-    'delivered',
-    'opened',
-    'clicked',
-    'converted',
-    'bounced',
-    'spammed',
-    'unsubscribed',
-    'opened_proxied_only',
-    'clicked_machine_only',
-  ];
-
+  const sql = reportQueries((id) => source.table(id), period);
   const [emailFunnel, funnels, days, reasons, domains] = await Promise.all([
-    source.query(
-      `SELECT ${sums(funnelCols)} FROM ${funnel} WHERE object_type = 'email' AND ${inPeriod('day')}`,
-    ),
-    source.query(
-      `SELECT origin_type, origin_id, object_type, ${sums(funnelCols)} FROM ${funnel} WHERE ${inPeriod('day')}
-       GROUP BY origin_type, origin_id, object_type
-       ORDER BY SUM(sent) DESC, origin_type, origin_id, object_type LIMIT ${TOP_FUNNELS}`,
-    ),
-    source.query(
-      `SELECT day, ${sums(['sent', 'delivered', 'bounced', 'hard_bounced', 'complaints', 'unsubscribed'])}
-       FROM ${daily} WHERE ${inPeriod('day')} GROUP BY day`,
-    ),
-    // Raw messages differ per address: group the top few hundred here, then again once addresses are masked.
-    source.query(
-      `SELECT failure_message, bounce_type, COUNT(DISTINCT COALESCE(delivery_id, event_id)) AS bounces
-       FROM ${source.table('events_unique')}
-       WHERE object_type = 'email' AND metric = 'bounced' AND ${inPeriod('DATE(occurred_at)')}
-       GROUP BY failure_message, bounce_type ORDER BY COUNT(DISTINCT COALESCE(delivery_id, event_id)) DESC LIMIT 500`,
-    ),
-    source.query(
-      `SELECT recipient_domain, ${sums(['sent', 'delivered', 'bounced', 'complaints', 'unsubscribed'])}
-       FROM ${daily} WHERE ${inPeriod('day')} GROUP BY recipient_domain HAVING SUM(complaints) > 0
-       ORDER BY SUM(complaints) DESC, SUM(delivered) DESC LIMIT ${TOP_DOMAINS}`,
-    ),
+    source.query(sql.emailFunnel),
+    source.query(sql.funnels),
+    source.query(sql.daily),
+    source.query(sql.bounceReasons),
+    source.query(sql.complaintDomains),
   ]);
 
   const byDay = new Map(days.map((r) => [text(r.day), r]));

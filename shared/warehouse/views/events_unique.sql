@@ -5,9 +5,9 @@
 --   occurred_at  event_timestamp (when it happened), else received_at when the body had no timestamp.
 --   bounce_type  for `bounced` events only: 'soft' when the failure message carries a 4xx SMTP reply or a 4.x.x
 --                enhanced status code before any 5xx one (a temporary failure), else 'hard' (5xx, 5.x.x, or no
---                code at all: Customer.io reports permanent failures as `bounced`). NULL for other metrics.
---                `dropped` (not attempted: the address was already suppressed) is not a bounce; `deferred` is
---                counted as a soft bounce by person_channel_state, not here.
+--                code at all: Customer.io reports permanent failures as `bounced`). NULL for other metrics and for
+--                rows without a metric. `dropped` (not attempted: the address was already suppressed) is not a
+--                bounce; `deferred` is counted as a soft bounce by person_channel_state, not here.
 -- Portable SQL (BigQuery and DuckDB): no backslashes in literals, REGEXP_EXTRACT without capture groups (DuckDB
 -- returns '' where BigQuery returns NULL, hence NULLIF).
 SELECT
@@ -36,7 +36,8 @@ SELECT
   actions,
   COALESCE(event_timestamp, received_at) AS occurred_at,
   CASE
-    WHEN metric <> 'bounced' THEN NULL
+    -- `metric <> 'bounced'` alone is NULL for a row without a metric, and the CASE would fall through to 'hard'.
+    WHEN metric IS NULL OR metric <> 'bounced' THEN NULL
     -- The first SMTP code in the message (reply code 4xx/5xx or enhanced code 4.x.x/5.x.x, not part of a longer
     -- number), then its class digit.
     WHEN NULLIF(
