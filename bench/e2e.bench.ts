@@ -132,7 +132,9 @@ function pubsubMessageBytes(body: Buffer): number {
 function rowBytes(body: Buffer, actions: string[]): number {
   const parsed = parseEvent(body);
   if (!parsed.ok) throw new Error(`generated event does not parse: ${parsed.detail}`);
-  return Buffer.byteLength(JSON.stringify(toEventRow(parsed.event, new Date().toISOString(), actions)));
+  return Buffer.byteLength(
+    JSON.stringify(toEventRow(parsed.event, { receivedAt: new Date().toISOString() }, actions)),
+  );
 }
 
 type Sender = (events: OutgoingEvent[], onResult: (result: SendResult) => void) => Promise<SendResult[]>;

@@ -50,7 +50,11 @@ export function buildProcessor(
       ttlDays: config.dedupeTtlDays,
     }),
     track,
-    policy: { suppressOn: config.suppressOn, engagementAttributes: config.engagementAttributes },
+    policy: {
+      suppressOn: config.suppressOn,
+      engagementAttributes: config.engagementAttributes,
+      spamUnsubscribe: config.spamUnsubscribe,
+    },
     events: new WarehouseWriter(dataset.table(config.bqTable), tuning.batch),
     rejects: new WarehouseWriter(dataset.table(config.bqRejectsTable)),
     logger,

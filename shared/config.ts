@@ -18,6 +18,8 @@ export const ENV = {
   trackMaxRps: 'CIO_TRACK_MAX_RPS',
   suppressOn: 'CIO_SUPPRESS_ON',
   engagementAttributes: 'CIO_ENGAGEMENT_ATTRIBUTES',
+  spamUnsubscribe: 'CIO_SPAM_UNSUBSCRIBE',
+  deadLetterRetentionDays: 'DEAD_LETTER_RETENTION_DAYS',
   dedupeCollection: 'DEDUPE_COLLECTION',
   dedupeTtlDays: 'DEDUPE_TTL_DAYS',
   dedupeLeaseSeconds: 'DEDUPE_LEASE_SECONDS',
@@ -46,6 +48,9 @@ export const PROCESSOR_ENV: readonly string[] = [
   ENV.trackMaxRps,
   ENV.suppressOn,
   ENV.engagementAttributes,
+  ENV.spamUnsubscribe,
+  ENV.maxAgeSeconds,
+  ENV.deadLetterRetentionDays,
   ENV.dedupeCollection,
   ENV.dedupeTtlDays,
   ENV.dedupeLeaseSeconds,
@@ -96,6 +101,8 @@ export interface ProcessorConfig {
   trackMaxRps: number;
   suppressOn: SuppressibleMetric[];
   engagementAttributes: boolean;
+  /** Complaints also set `unsubscribed: true` (global, every channel): opt-in. */
+  spamUnsubscribe: boolean;
   dedupeCollection: string;
   dedupeTtlDays: number;
   dedupeLeaseSeconds: number;
@@ -158,6 +165,31 @@ function logLevel(env: Env): LogLevel {
   return oneOf(env, ENV.logLevel, LOG_LEVELS, 'info');
 }
 
+function signatureMaxAgeSeconds(env: Env): number {
+  return integer(env, ENV.maxAgeSeconds, 691200, 60, 31 * 86400);
+}
+
+/**
+ * How long the ledger remembers a finished event. A copy of an event can come back as late as Customer.io's retries
+ * reach (the signature window: a copy signed that long ago is still accepted) plus the dead-letter retention (a copy
+ * parked there can be replayed until it expires); a shorter memory would process that copy again, repeating its
+ * Track calls. So a shorter TTL is refused.
+ */
+function dedupeTtlDays(env: Env): number {
+  const ttl = integer(env, ENV.dedupeTtlDays, 40, 1, 3650);
+  const windowDays = Math.ceil(signatureMaxAgeSeconds(env) / 86400);
+  const retentionDays = integer(env, ENV.deadLetterRetentionDays, 31, 1, 31);
+  if (ttl < windowDays + retentionDays) {
+    throw new ConfigError(
+      ENV.dedupeTtlDays,
+      `must be at least ${windowDays + retentionDays} days: the signature window (${ENV.maxAgeSeconds}, ` +
+        `${windowDays} days) plus the dead-letter retention (${ENV.deadLetterRetentionDays}, ${retentionDays} days), ` +
+        `how late a copy of an event can come back; got ${ttl}`,
+    );
+  }
+  return ttl;
+}
+
 export function loadWebhookConfig(env: Env = process.env): WebhookConfig {
   const keys = required(env, ENV.signingKeys, 'the webhook refuses to serve unsigned traffic')
     .split(',')
@@ -169,7 +201,7 @@ export function loadWebhookConfig(env: Env = process.env): WebhookConfig {
   return {
     projectId: required(env, ENV.project, 'the Pub/Sub topic lives in this project'),
     signingKeys: keys,
-    maxAgeSeconds: integer(env, ENV.maxAgeSeconds, 691200, 60, 31 * 86400),
+    maxAgeSeconds: signatureMaxAgeSeconds(env),
     maxFutureSeconds: integer(env, ENV.maxFutureSeconds, 300, 0, 86400),
     eventsTopic: identifier(env, ENV.eventsTopic, 'cio-events', TOPIC_ID),
     maxBodyBytes: integer(env, ENV.maxBodyBytes, 5 * 1024 * 1024, 1024, 9 * 1024 * 1024),
@@ -211,8 +243,9 @@ export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
     trackMaxRps: integer(env, ENV.trackMaxRps, 10, 1, 100),
     suppressOn: [...new Set(suppressOn)] as SuppressibleMetric[],
     engagementAttributes: boolean(env, ENV.engagementAttributes, false),
+    spamUnsubscribe: boolean(env, ENV.spamUnsubscribe, false),
     dedupeCollection: identifier(env, ENV.dedupeCollection, 'cio_webhook_events', COLLECTION_ID),
-    dedupeTtlDays: integer(env, ENV.dedupeTtlDays, 30, 1, 3650),
+    dedupeTtlDays: dedupeTtlDays(env),
     dedupeLeaseSeconds: integer(env, ENV.dedupeLeaseSeconds, 120, 5, 3600),
     bqDataset: identifier(env, ENV.bqDataset, 'customerio', BQ_ID),
     bqTable: identifier(env, ENV.bqTable, 'events', BQ_ID),

@@ -32,6 +32,11 @@ locals {
     BQ_TABLE                  = var.bq_events_table
     BQ_REJECTS_TABLE          = var.bq_rejects_table
     LOG_LEVEL                 = var.log_level
+
+    CIO_SPAM_UNSUBSCRIBE = tostring(var.spam_unsubscribe)
+    # Read only to check DEDUPE_TTL_DAYS against how late a copy of an event can come back.
+    CIO_SIGNATURE_MAX_AGE_SECONDS = tostring(var.signature_max_age_seconds)
+    DEAD_LETTER_RETENTION_DAYS    = tostring(ceil(tonumber(trimsuffix(var.dead_letter_retention, "s")) / 86400))
   }
 
   # Injected only when the Track API is enabled: both unset is how the processor knows to run dry.

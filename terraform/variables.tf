@@ -416,6 +416,12 @@ variable "engagement_attributes" {
   default     = false
 }
 
+variable "spam_unsubscribe" {
+  description = "CIO_SPAM_UNSUBSCRIBE: a spam complaint also sets unsubscribed: true on the profile. Global (every channel), and a late complaint undoes a later re-subscribe: off by default."
+  type        = bool
+  default     = false
+}
+
 variable "log_level" {
   description = "LOG_LEVEL of both functions: debug, info, warning or error."
   type        = string
@@ -455,13 +461,13 @@ variable "dedupe_collection" {
 }
 
 variable "dedupe_ttl_days" {
-  description = "DEDUPE_TTL_DAYS: days a finished ledger entry is kept (duplicates arriving later are processed again). At least the Pub/Sub retention, so a replay from the topic is still deduplicated."
+  description = "DEDUPE_TTL_DAYS: days a finished ledger entry is kept (a copy of the event arriving later is processed, and acted on, again). At least the signature window plus the dead-letter retention: a copy can come back that late (a Customer.io retry, then a dead-letter replay); the processor refuses less at start."
   type        = number
-  default     = 30
+  default     = 40
 
   validation {
-    condition     = var.dedupe_ttl_days >= 8 && var.dedupe_ttl_days <= 3650 && try(var.dedupe_ttl_days * 86400 >= tonumber(trimsuffix(var.events_retention, "s")), false)
-    error_message = "dedupe_ttl_days must be between 8 (longer than Customer.io's 7 days of retries) and 3650, and cover events_retention."
+    condition     = var.dedupe_ttl_days <= 3650 && try(var.dedupe_ttl_days >= ceil(var.signature_max_age_seconds / 86400) + ceil(tonumber(trimsuffix(var.dead_letter_retention, "s")) / 86400) && var.dedupe_ttl_days * 86400 >= tonumber(trimsuffix(var.events_retention, "s")), false)
+    error_message = "dedupe_ttl_days must be at most 3650 and at least the signature window (signature_max_age_seconds) plus dead_letter_retention, in days, and cover events_retention."
   }
 }
 

@@ -54,6 +54,33 @@ describe('processor config', () => {
     );
   });
 
+  it('complaints unsubscribe only when CIO_SPAM_UNSUBSCRIBE=true', () => {
+    expect(loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p' }).spamUnsubscribe).toBe(false);
+    expect(
+      loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p', CIO_SPAM_UNSUBSCRIBE: 'true' }).spamUnsubscribe,
+    ).toBe(true);
+    expect(() => loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p', CIO_SPAM_UNSUBSCRIBE: 'yes' })).toThrow(
+      /CIO_SPAM_UNSUBSCRIBE: must be true or false/,
+    );
+  });
+
+  it('remembers events at least as long as a copy can come back (signature window + dead-letter retention)', () => {
+    expect(loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p' }).dedupeTtlDays).toBe(40);
+    expect(loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p', DEDUPE_TTL_DAYS: '39' }).dedupeTtlDays).toBe(39);
+    expect(() => loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p', DEDUPE_TTL_DAYS: '30' })).toThrow(
+      'DEDUPE_TTL_DAYS: must be at least 39 days: the signature window (CIO_SIGNATURE_MAX_AGE_SECONDS, 8 days) ' +
+        'plus the dead-letter retention (DEAD_LETTER_RETENTION_DAYS, 31 days), how late a copy of an event can ' +
+        'come back; got 30',
+    );
+    const shorter = {
+      GOOGLE_CLOUD_PROJECT: 'p',
+      CIO_SIGNATURE_MAX_AGE_SECONDS: '86400',
+      DEAD_LETTER_RETENTION_DAYS: '7',
+    };
+    expect(loadProcessorConfig({ ...shorter, DEDUPE_TTL_DAYS: '8' }).dedupeTtlDays).toBe(8);
+    expect(() => loadProcessorConfig({ ...shorter, DEDUPE_TTL_DAYS: '7' })).toThrow(/at least 8 days/);
+  });
+
   it('validates the Track URL override', () => {
     expect(() => loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p', CIO_TRACK_API_URL: 'http://x' })).toThrow(
       /api\/v1/,

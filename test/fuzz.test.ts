@@ -314,7 +314,7 @@ describe('parseEvent (the processor event parser)', () => {
     const body = JSON.parse(new TextDecoder().decode(raw)) as Record<string, unknown>;
     expect(event.eventId).toBe(body.event_id);
     // The warehouse row is built from it without throwing.
-    expect(() => toEventRow(event, '2025-01-01T00:00:00.000Z', [])).not.toThrow();
+    expect(() => toEventRow(event, { receivedAt: '2025-01-01T00:00:00.000Z' }, [])).not.toThrow();
   }
 
   it('never throws on arbitrary bytes: a usable event or a classified rejection', () => {

@@ -1,6 +1,10 @@
-// A stream of realistic Customer.io reporting events: every object_type/metric pair the facts file lists, in
+// A stream of realistic Customer.io reporting events: every object_type/metric pair Customer.io documents, in
 // roughly the proportions a real workspace produces (opens and deliveries dominate), with the payload fields each
-// metric carries, plus a share of duplicates (the same bytes re-sent, as Customer.io's retries do).
+// metric carries, plus a share of duplicates (the same bytes re-sent, as Customer.io's retries do). What trips a
+// receiver up is in it too: identifiers as the workspace kind sends them (multi-identifier workspaces always send
+// cio_id, and people may have no id; ID-only workspaces send only the id), soft and hard bounces, bounces and
+// complaints for an address that is not the person's current one, prefetched and proxied opens, machine clicks,
+// and on request message bodies (`with_content`) up to sizes near Pub/Sub's 10 MB message limit.
 // Deterministic for a given seed and start time, so a chaos run can be replayed exactly.
 
 export interface GeneratedEvent {
@@ -22,7 +26,19 @@ export interface GenerateOptions {
   startMs?: number;
   /** Distinct people the events are about. */
   people?: number;
+  /** How the workspace identifies people (default `multi`). */
+  identifiers?: WorkspaceIdentifiers;
+  /** Email `sent` events carry the message (data.content, data.headers), as with the webhook's "Body content". */
+  withContent?: boolean;
+  /** Email `sent` events whose content makes the body about this many bytes (e.g. near Pub/Sub's 10 MB). */
+  largeBodies?: { count: number; bytes: number };
 }
+
+/**
+ * - `multi`: multi-identifier workspaces always send `cio_id`, and `id` only for people who have one;
+ * - `id_only`: ID-only workspaces send only `id`.
+ */
+export type WorkspaceIdentifiers = 'multi' | 'id_only';
 
 const SUBSCRIPTION = ['subscribed', 'unsubscribed', 'cio_subscription_preferences_changed'];
 
@@ -105,9 +121,15 @@ const METRIC_WEIGHT: Record<string, number> = {
 
 const FAILURES: Record<string, readonly string[]> = {
   bounced: [
+    // hard (a 5xx reply or 5.x.x status, or no code at all)
     '550 5.1.1 The email account that you tried to reach does not exist',
     '552 5.2.2 Mailbox full',
     '554 5.7.1 Message rejected due to local policy',
+    'The recipient domain does not exist',
+    // soft (4xx / 4.x.x only): the address may work tomorrow
+    '452 4.2.2 The email account that you tried to reach is over quota',
+    '421 4.7.0 Try again later, closing connection',
+    '450 4.2.1 The user you are trying to contact is receiving mail too quickly',
   ],
   dropped: ['Address previously bounced', 'Recipient is suppressed'],
   attempted: ['421 4.7.0 Try again later', 'Connection timed out'],
@@ -177,13 +199,25 @@ function ulid(pick: Picker, ms: number): string {
 
 type Data = Record<string, unknown>;
 
-function person(pick: Picker, people: number): { id: string; email: string; cioId: string } {
+interface Person {
+  id: string | null;
+  email: string;
+  cioId: string;
+}
+
+function person(pick: Picker, people: number): Person {
   const n = pick.int(1, people);
   return {
-    id: `u-${n}`,
+    // In a multi-identifier workspace about one person in five was created from an email alone: no id.
+    id: n % 5 === 0 ? null : `u-${n}`,
     email: `person-${n}@example.com`,
     cioId: `c10${n.toString(16).padStart(9, '0')}`,
   };
+}
+
+function identifiersOf(who: Person, kind: WorkspaceIdentifiers): Data {
+  if (kind === 'id_only') return { id: who.id ?? `u-${who.cioId}` };
+  return { id: who.id, email: who.email, cio_id: who.cioId };
 }
 
 function origin(pick: Picker): Data {
@@ -207,9 +241,13 @@ function origin(pick: Picker): Data {
   }
 }
 
-function recipient(pick: Picker, objectType: string, who: { id: string; email: string }): Data {
+function recipient(pick: Picker, objectType: string, metric: string, who: Person): Data {
   switch (objectType) {
     case 'email':
+      // A transactional `to`, or an address the person has changed since: the failure is not their current address's.
+      if ((metric === 'bounced' || metric === 'spammed') && pick.chance(0.15)) {
+        return { recipient: `billing-${pick.int(1, 999)}@example.net` };
+      }
       return { recipient: who.email };
     case 'sms':
     case 'whatsapp':
@@ -226,14 +264,25 @@ function recipient(pick: Picker, objectType: string, who: { id: string; email: s
         })),
       };
     default:
-      return { recipient: who.id };
+      return { recipient: who.id ?? who.cioId };
   }
 }
 
-function eventData(pick: Picker, objectType: string, metric: string, people: number): Data {
-  const who = person(pick, people);
-  const identifiers: Data = { id: who.id, email: who.email };
-  if (pick.chance(0.5)) identifiers.cio_id = who.cioId;
+/** An email body of about `bytes` (HTML-ish text), as `with_content` sends it. */
+function content(pick: Picker, bytes: number): string {
+  const paragraph = `<p>${pick.chars(BASE62, 60)} ${pick.one(['Save 20% today', 'Your summary', 'Read more'])}</p>\n`;
+  return `<html><body>\n${paragraph.repeat(Math.max(1, Math.ceil(bytes / paragraph.length)))}</body></html>`;
+}
+
+interface DataOptions {
+  people: number;
+  identifiers: WorkspaceIdentifiers;
+  withContent: boolean;
+}
+
+function eventData(pick: Picker, objectType: string, metric: string, o: DataOptions): Data {
+  const who = person(pick, o.people);
+  const identifiers = identifiersOf(who, o.identifiers);
   if (objectType === 'customer') {
     const data: Data = { customer_id: who.id, email_address: who.email, identifiers };
     if (metric === 'cio_subscription_preferences_changed') {
@@ -246,7 +295,7 @@ function eventData(pick: Picker, objectType: string, metric: string, people: num
     customer_id: who.id,
     delivery_id: `dlv-${pick.chars(BASE62, 12)}`,
     identifiers,
-    ...recipient(pick, objectType, who),
+    ...recipient(pick, objectType, metric, who),
   };
   if (objectType === 'email')
     data.subject = pick.one(['Your weekly summary', 'Flash sale', 'Welcome aboard']);
@@ -262,12 +311,21 @@ function eventData(pick: Picker, objectType: string, metric: string, people: num
     }
   }
   if (metric === 'opened' && objectType === 'email') {
-    const proxied = pick.chance(0.4);
-    Object.assign(data, { proxied, prefetched: proxied && pick.chance(0.5), synthetic: false });
+    // Prefetched: Apple Mail Privacy Protection or an image prefetch, nobody read it. Proxied: a person, behind a
+    // proxy (Gmail's image proxy). About half of all opens are one or the other.
+    const kind = pick.weighted(['human', 'proxied', 'prefetched'] as const, (k) =>
+      k === 'human' ? 5 : k === 'proxied' ? 2 : 3,
+    );
+    Object.assign(data, { proxied: kind !== 'human', prefetched: kind === 'prefetched', synthetic: false });
+  }
+  if (o.withContent && metric === 'sent' && objectType === 'email') {
+    data.content = content(pick, pick.int(2_000, 40_000));
+    data.headers = { 'X-Mailer': ['Customer.io'], 'List-Unsubscribe': ['<https://example.com/unsub>'] };
   }
   if (metric === 'clicked') {
     Object.assign(data, { href: `https://example.com/offer?c=${pick.int(1, 99)}`, link_id: pick.int(1, 9) });
-    if (objectType === 'email') data.machine = pick.chance(0.05);
+    // Link scanners (security gateways) click every link of some messages.
+    if (objectType === 'email') data.machine = pick.chance(0.08);
     if (objectType === 'in_app') data.tracked_response = pick.one(['upgrade-now', 'dismiss']);
   }
   if (metric === 'replied') {
@@ -292,19 +350,33 @@ export function generateEvents(options: GenerateOptions): GeneratedEvent[] {
   while (pairs.length < uniques) {
     pairs.push(pick.weighted(ALL_PAIRS, ([t, m]) => (TYPE_WEIGHT[t] ?? 1) * (METRIC_WEIGHT[m] ?? 1)));
   }
+  const dataOptions: DataOptions = {
+    people,
+    identifiers: options.identifiers ?? 'multi',
+    withContent: options.withContent ?? false,
+  };
+  // Large bodies replace the first email sends (at random places: the pairs are shuffled).
+  let large = options.largeBodies?.count ?? 0;
   let ms = options.startMs ?? Date.now();
   const originals: GeneratedEvent[] = pairs.map(([objectType, metric]) => {
     ms += pick.int(1, 400);
     const eventId = ulid(pick, ms);
-    const body = JSON.stringify({
+    const event = {
       event_id: eventId,
       object_type: objectType,
       metric,
       timestamp: Math.floor(ms / 1000),
-      data: eventData(pick, objectType, metric, people),
-    });
-    return { eventId, objectType, metric, body, duplicate: false };
+      data: eventData(pick, objectType, metric, dataOptions),
+    };
+    if (large > 0 && objectType === 'email' && metric === 'sent') {
+      large -= 1;
+      const rest = Buffer.byteLength(JSON.stringify({ ...event, data: { ...event.data, content: '' } }));
+      event.data.content = 'x'.repeat(Math.max(0, (options.largeBodies?.bytes ?? 0) - rest));
+    }
+    return { eventId, objectType, metric, body: JSON.stringify(event), duplicate: false };
   });
+  if (large > 0)
+    throw new Error(`the stream has too few email sends for ${options.largeBodies?.count} large bodies`);
   // Each duplicate goes somewhere after its original: sometimes right behind it (a concurrent retry), sometimes later.
   const keyed = originals.map((event, index) => ({ key: index, event }));
   for (let i = 0; i < duplicates; i++) {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { projectRoot, readStackState } from '../local/stack-state';
 import { numberOption, parseCommandLine, stringOption, UsageError, type Io, type ParsedValues } from './args';
-import { generateEvents } from './generate-events';
+import { generateEvents, type GenerateOptions } from './generate-events';
 
 export const SEND_HELP = `Usage: cio-webhooks send [FILE...] [--all | --generate N] [options]
 
@@ -22,6 +22,13 @@ Options:
   --duplicates SHARE   with --generate: share of requests that re-send an earlier event's exact bytes, like
                        Customer.io's retries (0..1, default 0.1)
   --seed N             with --generate: make the stream reproducible (default: random, printed)
+  --identifiers KIND   with --generate: how the workspace identifies people: multi (cio_id always, id when the
+                       person has one; the default) or id_only (only id)
+  --with-content       with --generate: email sends carry the message (data.content, data.headers), as with the
+                       webhook's "Body content" setting
+  --large N            with --generate: N email sends with a body of --large-bytes (default 10500000, just over
+                       Pub/Sub's 10 MB message limit: the webhook stores them without content and says so)
+  --large-bytes B      size of those bodies in bytes
   --repeat N           send every event N times, one after another (default 1)
   --url URL            webhook URL (default: the running local stack's, from .local/stack.json)
   --key KEY            signing key (default: the first of $CIO_WEBHOOK_SIGNING_KEYS, else the local stack's key)
@@ -194,7 +201,10 @@ function resolveTarget(values: ParsedValues, io: Io): { url: string; key: string
 type Source =
   | { kind: 'files'; files: string[] }
   | { kind: 'all' }
-  | { kind: 'generate'; count: number; duplicateShare: number; seed: number };
+  | ({ kind: 'generate' } & Required<Pick<GenerateOptions, 'count' | 'duplicateShare' | 'seed'>> &
+      Pick<GenerateOptions, 'identifiers' | 'withContent' | 'largeBodies'>);
+
+const GENERATE_ONLY = ['duplicates', 'seed', 'identifiers', 'with-content', 'large', 'large-bytes'];
 
 /** Validates what to send before anything is read, generated or sent. */
 function parseSource(v: ParsedValues, files: string[]): Source {
@@ -202,25 +212,37 @@ function parseSource(v: ParsedValues, files: string[]): Source {
   const sources = [files.length > 0, v.all === true, generate !== undefined].filter(Boolean).length;
   if (sources !== 1) throw new UsageError('choose what to send: FILE..., --all or --generate N');
   if (generate === undefined) {
-    if (v.duplicates !== undefined || v.seed !== undefined) {
-      throw new UsageError('--duplicates and --seed only go with --generate');
-    }
+    const misplaced = GENERATE_ONLY.filter((name) => v[name] !== undefined).map((name) => `--${name}`);
+    if (misplaced.length > 0) throw new UsageError(`${misplaced.join(', ')} only go with --generate`);
     return v.all === true ? { kind: 'all' } : { kind: 'files', files };
   }
+  const identifiers = stringOption(v, 'identifiers');
+  if (identifiers !== undefined && identifiers !== 'multi' && identifiers !== 'id_only') {
+    throw new UsageError(`--identifiers must be multi or id_only, got "${identifiers}"`);
+  }
+  const large = numberOption(v, 'large', { min: 1, max: 1000 });
+  const largeBytes = numberOption(v, 'large-bytes', { min: 1024, max: 64 * 1024 * 1024 });
+  if (largeBytes !== undefined && large === undefined)
+    throw new UsageError('--large-bytes goes with --large');
   return {
     kind: 'generate',
     count: generate,
     duplicateShare: numberOption(v, 'duplicates', { min: 0, max: 0.99, integer: false }) ?? 0.1,
     seed: numberOption(v, 'seed', { min: 0, max: 2 ** 32 - 1 }) ?? Math.floor(Math.random() * 2 ** 32),
+    identifiers,
+    withContent: v['with-content'] === true,
+    largeBodies: large === undefined ? undefined : { count: large, bytes: largeBytes ?? 10_500_000 },
   };
 }
 
 function loadEvents(source: Source, io: Io): OutgoingEvent[] {
   switch (source.kind) {
     case 'generate': {
-      const { count, duplicateShare, seed } = source;
-      io.out(`generating ${count} requests (duplicate share ${duplicateShare}, --seed ${seed})\n`);
-      return generateEvents({ count, duplicateShare, seed }).map((e) => ({
+      const { kind: _kind, ...options } = source;
+      io.out(
+        `generating ${options.count} requests (duplicate share ${options.duplicateShare}, --seed ${options.seed})\n`,
+      );
+      return generateEvents(options).map((e) => ({
         label: `${e.objectType}/${e.metric}${e.duplicate ? ' (duplicate)' : ''}`,
         eventId: e.eventId,
         body: Buffer.from(e.body),
@@ -279,6 +301,10 @@ export async function runSend(argv: readonly string[], io: Io): Promise<number> 
       generate: { type: 'string' },
       duplicates: { type: 'string' },
       seed: { type: 'string' },
+      identifiers: { type: 'string' },
+      'with-content': { type: 'boolean' },
+      large: { type: 'string' },
+      'large-bytes': { type: 'string' },
       repeat: { type: 'string' },
       url: { type: 'string' },
       key: { type: 'string' },

@@ -1,53 +1,81 @@
-// The action policy: which Track API calls an event asks for. `decideActions` is pure (event + config in, calls
-// out) so a redelivered event asks for exactly the same calls; every attribute value comes from the event, never
-// from the clock, which is what makes repeating a call harmless.
+// The action policy: which Track API calls an event asks for. `decideActions` is pure (event + config in, calls or
+// the reason for none out) so a redelivered event asks for exactly the same calls; every attribute value comes from
+// the event, never from the clock, which is what makes repeating a call harmless. Write-backs touch real people's
+// profiles, so every rule errs on the side of doing nothing and says why (README, "The action policy").
 //
-// | event                                   | calls                                                              |
-// |-----------------------------------------|--------------------------------------------------------------------|
-// | email bounced                           | identify {email_bounced: true, email_bounced_at, email_bounce_reason}|
-// | email spammed                           | identify {unsubscribed: true, email_complained: true, email_complained_at} |
-// | email bounced/spammed in CIO_SUPPRESS_ON| additionally suppress (after the identify; it deletes the person)  |
-// | email opened/clicked, CIO_ENGAGEMENT_ATTRIBUTES=true | identify {last_email_engaged_at}, at most once per person per 24 h of event time per instance (EngagementLimiter); not for prefetched opens or machine clicks |
-// | unsubscribed (any object_type)          | none: Customer.io already set it; writing it back starts loops     |
-// | anything else, incl. sms/push/whatsapp bounced | none (warehouse only): the profile attributes are email_*; a bad phone number or token is not an email problem |
+// Person: `cio_<identifiers.cio_id>` (immutable: a late event for a deleted person cannot re-create them), else
+// identifiers.id, else nobody. Never the email (in an ID-only workspace it would create a person whose id is it).
 //
-// `*_at` attributes are whole unix seconds (Customer.io's date format for segments). When the event has no timestamp the
-// `*_at` attribute is left out rather than invented.
+// | event                                         | calls                                                        |
+// |-----------------------------------------------|--------------------------------------------------------------|
+// | email bounced, hard                           | identify {email_bounced, _at, email_bounce_reason, email_bounced_address} |
+// | email bounced, soft (bounce.ts)               | none: skipped:soft_bounce                                    |
+// | email spammed                                 | identify {email_complained, _at, email_complained_address}; + unsubscribed: true only with CIO_SPAM_UNSUBSCRIBE=true |
+// | email bounced/spammed, recipient ≠ identifiers.email (both present, any case) | none: skipped:recipient_mismatch |
+// | any of the above naming no person             | none: skipped:no_person                                      |
+// | metric in CIO_SUPPRESS_ON (bounced, spammed)  | additionally suppress, after the identify; never when skipped |
+// | email opened/clicked, CIO_ENGAGEMENT_ATTRIBUTES=true | identify {last_email_engaged_at}, at most once per person per 24 h of event time per instance (EngagementLimiter); never for prefetched opens or machine clicks (proxied opens count: a proxy hides a person, it does not invent one) |
+// | unsubscribed (any object_type)                | none: Customer.io already set it; writing it back starts loops |
+// | anything else, incl. sms/push/whatsapp bounced | none (warehouse only): the profile attributes are about email |
 //
-// The row's `actions` column records what happened to each call, one token per call, in this vocabulary:
+// A bounce or complaint is checked in this order: soft bounce, recipient mismatch, no person (the first that holds
+// is the reason recorded). `*_at` attributes are whole unix seconds (Customer.io's date format for segments); when
+// the event has no timestamp the attribute is left out rather than invented.
+//
+// The row's `actions` column records what happened, one token per call or one skip token per event:
 //   <key>                      sent, Track API answered 2xx            e.g. identify:email_bounced, suppress
 //   dry_run:<key>              decided, not sent (no Track credentials) e.g. dry_run:identify:email_bounced
-//   error:<key>:<status>       permanent failure (4xx other than 408/429), logged at ERROR   e.g. error:suppress:404
+//   error:<key>:<status>       permanent failure (4xx other than 401/403/408/429), logged at ERROR  e.g. error:suppress:404
 //   throttled:<key>            engagement identify skipped by the per-person limit
-//   no_person:<key>            the event names nobody to act on (no id, cio_id or email)
-// with <key> one of identify:email_bounced, identify:email_complained, identify:email_engaged, suppress.
+//   skipped:<reason>           no call at all: soft_bounce, recipient_mismatch, no_person
+// with <key> one of identify:email_bounced, identify:email_complained, identify:email_complained_unsubscribed,
+// identify:email_engaged, suppress.
 
 import type { ProcessorConfig } from '../config';
-import { personToActOn, type CioEvent } from './event';
+import { bounceClass } from './bounce';
+import { dataText, identifiers, type CioEvent } from './event';
 
 export type ActionKey =
-  'identify:email_bounced' | 'identify:email_complained' | 'identify:email_engaged' | 'suppress';
+  | 'identify:email_bounced'
+  | 'identify:email_complained'
+  /** The complaint write-back that also sets `unsubscribed` (CIO_SPAM_UNSUBSCRIBE=true): the views tell the
+   * `unsubscribed` event it causes from a person's own choice by this key. */
+  | 'identify:email_complained_unsubscribed'
+  | 'identify:email_engaged'
+  | 'suppress';
 
 export type Attributes = Readonly<Record<string, string | number | boolean>>;
 
 export type Action =
-  | {
-      key: Exclude<ActionKey, 'suppress'>;
-      kind: 'identify';
-      person: string | undefined;
-      attributes: Attributes;
-    }
-  | { key: 'suppress'; kind: 'suppress'; person: string | undefined };
+  | { key: Exclude<ActionKey, 'suppress'>; kind: 'identify'; person: string; attributes: Attributes }
+  | { key: 'suppress'; kind: 'suppress'; person: string };
 
-export type Policy = Pick<ProcessorConfig, 'suppressOn' | 'engagementAttributes'>;
+export type SkipReason = 'soft_bounce' | 'recipient_mismatch' | 'no_person';
+
+/** The calls an event asks for (possibly none), or the reason it asks for none although its metric could. */
+export type Decision = { actions: Action[] } | { skipped: SkipReason };
+
+export type Policy = Pick<ProcessorConfig, 'suppressOn' | 'engagementAttributes' | 'spamUnsubscribe'>;
 
 export const token = {
   done: (key: ActionKey): string => key,
   dryRun: (key: ActionKey): string => `dry_run:${key}`,
   error: (key: ActionKey, status: number): string => `error:${key}:${status}`,
   throttled: (key: ActionKey): string => `throttled:${key}`,
-  noPerson: (key: ActionKey): string => `no_person:${key}`,
+  skipped: (reason: SkipReason): string => `skipped:${reason}`,
 };
+
+const NONE: Decision = { actions: [] };
+
+const present = (s: string | undefined): s is string => s !== undefined && s.trim() !== '';
+
+/** `cio_<cio_id>`, else the id, else nobody; never the email. */
+export function personToActOn(event: CioEvent): string | undefined {
+  const ids = identifiers(event);
+  if (present(ids.cioId)) return `cio_${ids.cioId.trim()}`;
+  if (present(ids.id)) return ids.id;
+  return undefined;
+}
 
 // Customer.io reads date attributes as whole unix seconds; a fractional body timestamp is cut to its second.
 const wholeSeconds = (timestamp: number): number => Math.floor(timestamp);
@@ -57,48 +85,73 @@ function withTimestamp(attrs: Record<string, string | number | boolean>, name: s
   return attrs;
 }
 
-export function decideActions(event: CioEvent, policy: Policy): Action[] {
-  if (event.objectType !== 'email') return [];
-  const person = personToActOn(event);
-  const actions: Action[] = [];
+/** The address that failed or complained: the recipient, else the person's email. */
+function failedAddress(event: CioEvent): string | undefined {
+  const recipient = dataText(event, 'recipient');
+  return present(recipient) ? recipient.trim() : identifiers(event).email?.trim();
+}
+
+/** The address that failed is not (or no longer) the person's: a transactional `to`, or a changed email. */
+function recipientMismatch(event: CioEvent): boolean {
+  const recipient = dataText(event, 'recipient');
+  const email = identifiers(event).email;
+  return (
+    present(recipient) && present(email) && recipient.trim().toLowerCase() !== email.trim().toLowerCase()
+  );
+}
+
+/** A hard bounce or a complaint: the identify that marks the profile, then suppress when configured. */
+function profileMark(event: CioEvent, policy: Policy, person: string): Action[] {
+  const address = failedAddress(event);
+  let action: Action;
+  if (event.metric === 'bounced') {
+    const attrs = withTimestamp({ email_bounced: true }, 'email_bounced_at', event);
+    const reason = dataText(event, 'failure_message');
+    if (present(reason)) attrs.email_bounce_reason = reason;
+    if (address !== undefined && address !== '') attrs.email_bounced_address = address;
+    action = { key: 'identify:email_bounced', kind: 'identify', person, attributes: attrs };
+  } else {
+    const attrs = withTimestamp({ email_complained: true }, 'email_complained_at', event);
+    if (address !== undefined && address !== '') attrs.email_complained_address = address;
+    if (policy.spamUnsubscribe) attrs.unsubscribed = true;
+    const key = policy.spamUnsubscribe
+      ? 'identify:email_complained_unsubscribed'
+      : 'identify:email_complained';
+    action = { key, kind: 'identify', person, attributes: attrs };
+  }
+  const metric = event.metric as 'bounced' | 'spammed';
+  return policy.suppressOn.includes(metric)
+    ? [action, { key: 'suppress', kind: 'suppress', person }]
+    : [action];
+}
+
+export function decideActions(event: CioEvent, policy: Policy): Decision {
+  if (event.objectType !== 'email') return NONE;
   switch (event.metric) {
-    case 'bounced': {
-      const attrs = withTimestamp({ email_bounced: true }, 'email_bounced_at', event);
-      const reason = event.data.failure_message;
-      if (typeof reason === 'string' && reason !== '') attrs.email_bounce_reason = reason;
-      actions.push({ key: 'identify:email_bounced', kind: 'identify', person, attributes: attrs });
-      break;
-    }
+    case 'bounced':
     case 'spammed': {
-      const attrs = withTimestamp(
-        { unsubscribed: true, email_complained: true },
-        'email_complained_at',
-        event,
-      );
-      actions.push({ key: 'identify:email_complained', kind: 'identify', person, attributes: attrs });
-      break;
+      if (event.metric === 'bounced' && bounceClass(dataText(event, 'failure_message')) === 'soft') {
+        return { skipped: 'soft_bounce' };
+      }
+      if (recipientMismatch(event)) return { skipped: 'recipient_mismatch' };
+      const person = personToActOn(event);
+      if (person === undefined) return { skipped: 'no_person' };
+      return { actions: profileMark(event, policy, person) };
     }
     case 'opened':
     case 'clicked': {
-      // A prefetched open (Apple Mail Privacy Protection) or a machine click (link scanners) is no engagement.
+      // A prefetched open (Apple Mail Privacy Protection, image prefetch) or a machine click (link scanners) is no
+      // engagement; without a timestamp there is no honest value to write.
       const automated = event.data.prefetched === true || event.data.machine === true;
-      if (policy.engagementAttributes && !automated && event.timestamp !== undefined) {
-        actions.push({
-          key: 'identify:email_engaged',
-          kind: 'identify',
-          person,
-          attributes: { last_email_engaged_at: wholeSeconds(event.timestamp) },
-        });
-      }
-      return actions;
+      if (!policy.engagementAttributes || automated || event.timestamp === undefined) return NONE;
+      const person = personToActOn(event);
+      if (person === undefined) return { skipped: 'no_person' };
+      const attributes = { last_email_engaged_at: wholeSeconds(event.timestamp) };
+      return { actions: [{ key: 'identify:email_engaged', kind: 'identify', person, attributes }] };
     }
     default:
-      return actions;
+      return NONE;
   }
-  if ((policy.suppressOn as readonly string[]).includes(event.metric)) {
-    actions.push({ key: 'suppress', kind: 'suppress', person });
-  }
-  return actions;
 }
 
 /**

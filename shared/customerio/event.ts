@@ -11,6 +11,8 @@ export interface CioEvent {
   /** Unix seconds when the event happened (body `timestamp`; milliseconds are converted), not when it was sent. */
   timestamp: number | undefined;
   data: Readonly<Record<string, unknown>>;
+  /** Every top-level field of the body as received, except `data`: nothing Customer.io adds is dropped. */
+  topLevel: Readonly<Record<string, unknown>>;
 }
 
 export type EventRejectReason = 'not_json' | 'not_an_object' | 'invalid_event';
@@ -106,7 +108,8 @@ export function parseEvent(raw: Buffer): ParsedEvent {
     return invalid(`data is nested deeper than ${MAX_DATA_DEPTH} levels`, eventId);
   }
 
-  return { ok: true, event: { eventId, objectType, metric, timestamp, data } };
+  const { data: _data, ...topLevel } = body;
+  return { ok: true, event: { eventId, objectType, metric, timestamp, data, topLevel } };
 }
 
 /** A scalar as text (ids arrive as strings or numbers); anything else is absent. */
@@ -136,15 +139,4 @@ export function identifiers(event: CioEvent): Identifiers {
 /** identifiers.email, else email_address (customer events). */
 export function personEmail(event: CioEvent): string | undefined {
   return identifiers(event).email ?? dataText(event, 'email_address');
-}
-
-const present = (s: string | undefined): s is string => s !== undefined && s.trim() !== '';
-
-/** Who Track API calls address: identifiers.id, else `cio_<cio_id>`, else the email. Blank values are skipped. */
-export function personToActOn(event: CioEvent): string | undefined {
-  const ids = identifiers(event);
-  if (present(ids.id)) return ids.id;
-  if (present(ids.cioId)) return `cio_${ids.cioId}`;
-  const email = personEmail(event);
-  return present(email) ? email : undefined;
 }

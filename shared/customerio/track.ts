@@ -102,7 +102,6 @@ export class TrackActions {
   /** Runs one action; throws RetryableError when it should be retried later. */
   async run(action: Action, deadlineAt: number): Promise<ActionResult> {
     const { person, key } = action;
-    if (person === undefined) return { token: token.noPerson(key) };
     const engagedAt =
       action.key === 'identify:email_engaged' ? action.attributes.last_email_engaged_at : undefined;
     if (typeof engagedAt === 'number' && !this.engagement.acquire(person, engagedAt)) {

@@ -14,7 +14,7 @@
 // Status: 200 = ack (processed, duplicate, parked); 503 = nack (retryable failure, lease held elsewhere,
 // parking failed).
 
-import { decideActions, type Policy } from '../customerio/action-policy';
+import { decideActions, token, type Policy } from '../customerio/action-policy';
 import { parseEvent, type CioEvent } from '../customerio/event';
 import type { TrackActions } from '../customerio/track';
 import { DeadlineExceededError, RetryableError, classOf, errorMessage, withDeadline } from '../errors';
@@ -243,7 +243,9 @@ async function processEvent(
   const tokens: string[] = [];
   const errors: Fields[] = [];
   try {
-    for (const action of decideActions(event, deps.policy)) {
+    const decision = decideActions(event, deps.policy);
+    if ('skipped' in decision) tokens.push(token.skipped(decision.skipped));
+    for (const action of 'actions' in decision ? decision.actions : []) {
       const recorded = completed[action.key];
       if (recorded !== undefined) {
         tokens.push(recorded);
@@ -265,7 +267,11 @@ async function processEvent(
       step = 'warehouse';
       const outcome = await run.slot.insert(
         eventInsertId(event.eventId),
-        toEventRow(event, delivery.receivedAt, tokens),
+        toEventRow(
+          event,
+          { receivedAt: delivery.receivedAt, truncated: delivery.attributes.truncated },
+          tokens,
+        ),
         deadlineAt,
       );
       if (outcome.kind === 'invalid') {

@@ -37,6 +37,10 @@ export interface EventRow {
   /** The whole `data` object as JSON text. */
   data: string;
   actions: string[];
+  object_type_type: string | null;
+  /** The top-level fields but `data`, as JSON text. */
+  body: string;
+  truncated: string | null;
 }
 
 /**
@@ -89,7 +93,15 @@ function failureMessage(event: CioEvent): string | undefined {
   return perDevice.length === 0 ? undefined : [...new Set(perDevice)].join('; ');
 }
 
-export function toEventRow(event: CioEvent, receivedAt: string, actions: readonly string[]): EventRow {
+/** What the message says about the body beside the event itself. */
+export interface DeliveryFacts {
+  /** When cioWebhook accepted the request (ISO-8601). */
+  receivedAt: string;
+  /** The message's `truncated` attribute: what cioWebhook removed from a body too large for Pub/Sub. */
+  truncated?: string;
+}
+
+export function toEventRow(event: CioEvent, delivery: DeliveryFacts, actions: readonly string[]): EventRow {
   const ids = identifiers(event);
   const d = event.data;
   return {
@@ -97,7 +109,7 @@ export function toEventRow(event: CioEvent, receivedAt: string, actions: readonl
     object_type: orNull(event.objectType),
     metric: orNull(event.metric),
     event_timestamp: event.timestamp === undefined ? null : unixToIso(event.timestamp),
-    received_at: receivedAt,
+    received_at: delivery.receivedAt,
     person_id: orNull(ids.id),
     person_email: orNull(personEmail(event)),
     cio_id: orNull(ids.cioId),
@@ -116,6 +128,9 @@ export function toEventRow(event: CioEvent, receivedAt: string, actions: readonl
     failure_message: orNull(failureMessage(event)),
     data: JSON.stringify(d),
     actions: [...actions],
+    object_type_type: orNull(asText(event.topLevel.object_type_type)),
+    body: JSON.stringify(event.topLevel),
+    truncated: orNull(delivery.truncated),
   };
 }
 

@@ -74,8 +74,24 @@ export const EVENTS_TABLE: TableSpec = {
     f(
       'actions',
       'STRING',
-      'What the processor did for this event, e.g. identify:email_bounced (dry-run marked).',
+      'What the processor did for this event, e.g. identify:email_bounced (dry-run marked), or why it did nothing (skipped:soft_bounce).',
       'REPEATED',
+    ),
+    // Fields added after the first release go last, NULLABLE: an existing table gains them in place, keeping its rows.
+    f(
+      'object_type_type',
+      'STRING',
+      'The channel of a cio_subscription_preferences_changed event (top-level object_type_type), when present.',
+    ),
+    f(
+      'body',
+      'JSON',
+      'Every top-level field of the event as received except data (in its own column): event_id, object_type, metric, timestamp and any field Customer.io adds.',
+    ),
+    f(
+      'truncated',
+      'STRING',
+      'What cioWebhook removed from a body too large for one Pub/Sub message (e.g. data.content,data.headers); NULL when the event is complete.',
     ),
   ],
 };

@@ -53,7 +53,7 @@ it('covers every object_type/metric pair and gives each metric its payload field
     for (const metric of metrics) expect(pairs).toContain(`${type}/${metric}`);
   }
   for (const e of events) {
-    expect(e.data.identifiers).toEqual(expect.objectContaining({ id: expect.any(String) }));
+    expect(e.data.identifiers).toEqual(expect.objectContaining({ cio_id: expect.stringMatching(/^c10/) }));
     if (e.object_type === 'customer') {
       expect(e.data.email_address).toEqual(expect.stringMatching(/@example\.com$/));
       continue;
@@ -70,4 +70,51 @@ it('covers every object_type/metric pair and gives each metric its payload field
   const count = (metric: string) => events.filter((e) => e.metric === metric).length;
   expect(count('opened')).toBeGreaterThan(count('bounced') * 5);
   expect(count('spammed')).toBeLessThan(count('delivered') / 10);
+});
+
+describe('what trips a receiver up', () => {
+  const stream = generateEvents({ count: 6000, seed: 21 }).map((e) => parse(e.body));
+  const email = (metric: string) => stream.filter((e) => e.object_type === 'email' && e.metric === metric);
+  const ids = (e: Event) => e.data.identifiers as Record<string, unknown>;
+
+  it('identifies people as multi-identifier workspaces do: cio_id always, id only for some', () => {
+    expect(stream.every((e) => typeof ids(e).cio_id === 'string')).toBe(true);
+    expect(stream.some((e) => ids(e).id === null)).toBe(true);
+    expect(stream.some((e) => typeof ids(e).id === 'string')).toBe(true);
+  });
+
+  it('identifies people as ID-only workspaces do: the id and nothing else', () => {
+    const idOnly = generateEvents({ count: 500, seed: 4, identifiers: 'id_only' }).map((e) => parse(e.body));
+    for (const e of idOnly) expect(Object.keys(ids(e))).toEqual(['id']);
+  });
+
+  it('has soft and hard bounces, and bounces and complaints for an address that is not the person’s', () => {
+    const messages = email('bounced').map((e) => String(e.data.failure_message));
+    expect(messages.some((m) => m.startsWith('452 4.'))).toBe(true);
+    expect(messages.some((m) => m.startsWith('550 5.'))).toBe(true);
+    const mismatched = [...email('bounced'), ...email('spammed')].filter(
+      (e) => e.data.recipient !== ids(e).email,
+    );
+    expect(mismatched.length).toBeGreaterThan(0);
+  });
+
+  it('has human, proxied and prefetched opens, and machine clicks', () => {
+    const opens = email('opened');
+    expect(opens.some((e) => e.data.proxied === false && e.data.prefetched === false)).toBe(true);
+    expect(opens.some((e) => e.data.proxied === true && e.data.prefetched === false)).toBe(true);
+    expect(opens.some((e) => e.data.prefetched === true)).toBe(true);
+    expect(email('clicked').some((e) => e.data.machine === true)).toBe(true);
+  });
+
+  it('carries message content on request, and bodies of a requested size', () => {
+    expect(email('sent').every((e) => e.data.content === undefined)).toBe(true);
+    const withContent = generateEvents({ count: 400, seed: 9, withContent: true }).map((e) => parse(e.body));
+    const sends = withContent.filter((e) => e.object_type === 'email' && e.metric === 'sent');
+    expect(sends.length).toBeGreaterThan(0);
+    for (const e of sends)
+      expect(e.data).toMatchObject({ content: expect.any(String), headers: expect.any(Object) });
+    const large = generateEvents({ count: 400, seed: 9, largeBodies: { count: 2, bytes: 10_500_000 } });
+    const sizes = large.map((e) => Buffer.byteLength(e.body)).filter((n) => n > 1_000_000);
+    expect(sizes).toEqual([10_500_000, 10_500_000]);
+  });
 });

@@ -84,10 +84,12 @@ function expectReportNumbers(html: string): void {
   expect(shown(html, 'kpi.sent')).toBe('50');
   expect(shown(html, 'kpi.delivered')).toBe('47');
   expect(shown(html, 'kpi.delivery_rate')).toBe('94.0%');
-  expect(shown(html, 'kpi.open_rate')).toBe('48.9%'); // 23 of 47
-  expect(shown(html, 'kpi.opened_proxied_only')).toBe('5');
-  expect(shown(html, 'kpi.click_rate')).toBe('17.0%'); // 8 of 47
-  expect(shown(html, 'kpi.clicked_machine_only')).toBe('2');
+  // Every open and click, as Customer.io counts them: 27 + 3 deliveries opened (5 only prefetched, 2 only clicked by
+  // a scanner), 10 clicked (2 by a scanner). By people: 20 + 3 opened, 8 clicked.
+  expect(shown(html, 'kpi.open_rate')).toBe('63.8%'); // 30 of 47
+  expect(shown(html, 'kpi.human_open_rate')).toBe('48.9%'); // 23 of 47
+  expect(shown(html, 'kpi.click_rate')).toBe('21.3%'); // 10 of 47
+  expect(shown(html, 'kpi.human_click_rate')).toBe('17.0%'); // 8 of 47
   expect(shown(html, 'kpi.conversion_rate')).toBe('2.13%');
   expect(shown(html, 'kpi.bounce_rate')).toBe('6.00%'); // 3 of 50
   expect(shown(html, 'kpi.hard_bounce_rate')).toBe('4.00%');
@@ -103,17 +105,21 @@ function expectReportNumbers(html: string): void {
   expect(['sent', 'delivered', 'opened', 'clicked', 'converted'].map(c27)).toEqual([
     '40',
     '38 · 95.0%',
-    '20 · 50.0%',
-    '8 · 20.0%',
+    '27 · 67.5%',
+    '10 · 25.0%',
     '1 · 2.5%',
   ]);
-  expect(['bounced', 'spammed', 'unsubscribed', 'openedProxiedOnly', 'clickedMachineOnly'].map(c27)).toEqual([
+  expect(['humanOpened', 'humanClicked', 'bounced', 'spammed', 'unsubscribed'].map(c27)).toEqual([
+    '20 · 50.0%',
+    '8 · 20.0%',
     '2',
     '1',
     '2',
-    '5',
-    '2',
   ]);
+  // The engagement chart, per day of sending: campaign 27's day, 38 delivered.
+  expect(html).toContain('Open rate: 71.1% (27 of 38 delivered)');
+  expect(html).toContain('Human open rate: 52.6% (20 of 38 delivered)');
+  expect(html).toContain('Human click rate: 21.1% (8 of 38 delivered)');
   expect(shown(html, 'funnel.broadcast:4:email.opened')).toBe('3 · 30.0%');
   expect(shown(html, 'funnel.campaign:31:push.delivered')).toBe('0 · 0.0%');
 

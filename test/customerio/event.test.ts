@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseEvent, personEmail, personToActOn, type CioEvent } from '../../shared/customerio/event';
+import { parseEvent, personEmail, type CioEvent } from '../../shared/customerio/event';
 import { decodePushEnvelope, receivedAtOf } from '../../shared/processor/push-envelope';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'events');
@@ -29,6 +29,7 @@ describe('parseEvent', () => {
       objectType: 'carrier_pigeon',
       metric: 'landed',
       timestamp: undefined,
+      topLevel: { event_id: 'e1', object_type: 'carrier_pigeon', metric: 'landed' },
       data: {},
     });
     expect(ok({ event_id: 'e2', data: null, timestamp: null }).data).toEqual({});
@@ -71,18 +72,9 @@ describe('parseEvent', () => {
   });
 });
 
-describe('the person to act on', () => {
+describe('the person', () => {
   const withIds = (identifiers: unknown, extra: object = {}) =>
     ok({ event_id: 'e', data: { identifiers, ...extra } });
-
-  it('is identifiers.id, else cio_<cio_id>, else the email', () => {
-    expect(personToActOn(withIds({ id: 'u-1', cio_id: 'c1', email: 'a@x.io' }))).toBe('u-1');
-    expect(personToActOn(withIds({ id: null, cio_id: 'c1', email: 'a@x.io' }))).toBe('cio_c1');
-    expect(personToActOn(withIds({ id: '', email: 'a@x.io' }))).toBe('a@x.io');
-    expect(personToActOn(withIds({}, { email_address: 'b@x.io' }))).toBe('b@x.io');
-    expect(personToActOn(withIds(undefined))).toBeUndefined();
-    expect(personToActOn(withIds({ id: 42 }))).toBe('42');
-  });
 
   it('has an email from identifiers.email, else email_address', () => {
     expect(personEmail(withIds({ email: 'a@x.io' }, { email_address: 'b@x.io' }))).toBe('a@x.io');

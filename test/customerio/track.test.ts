@@ -64,13 +64,6 @@ it('without credentials decides but sends nothing (dry-run token)', async () => 
   expect(api.calls).toEqual([]);
 });
 
-it('an event naming nobody makes no call', async () => {
-  await expect(live().run({ ...bounce, person: undefined }, inAMinute())).resolves.toEqual({
-    token: 'no_person:identify:email_bounced',
-  });
-  expect(api.calls).toEqual([]);
-});
-
 it('a 4xx other than 401/403/408/429 is permanent for this event: an error token, the event completes', async () => {
   api.faults.add({ kind: 'status', status: 400, times: 1 });
   await expect(live().run(bounce, inAMinute())).resolves.toMatchObject({

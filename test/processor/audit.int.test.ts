@@ -304,7 +304,7 @@ describe('event_ids longer than BigQuery accepts as an insertId', () => {
 
 describe('date attributes sent to Customer.io', () => {
   it('are whole unix seconds even when the body timestamp has a fraction', () => {
-    const policy = { suppressOn: [], engagementAttributes: true };
+    const policy = { suppressOn: [], engagementAttributes: true, spamUnsubscribe: true };
     const attributes = (metric: string) => {
       const body = {
         event_id: 'e',
@@ -315,12 +315,14 @@ describe('date attributes sent to Customer.io', () => {
       };
       const parsed = parseEvent(Buffer.from(JSON.stringify(body)));
       if (!parsed.ok) throw new Error(parsed.detail);
-      return decideActions(parsed.event, policy).map((a) => (a.kind === 'identify' ? a.attributes : {}));
+      const decision = decideActions(parsed.event, policy);
+      if (!('actions' in decision)) throw new Error(`skipped: ${decision.skipped}`);
+      return decision.actions.map((a) => (a.kind === 'identify' ? a.attributes : {}));
     };
     // Before: 1732551100.999, which Customer.io does not read as a date.
     expect(attributes('bounced')).toEqual([{ email_bounced: true, email_bounced_at: 1732551100 }]);
     expect(attributes('spammed')).toEqual([
-      { unsubscribed: true, email_complained: true, email_complained_at: 1732551100 },
+      { email_complained: true, email_complained_at: 1732551100, unsubscribed: true },
     ]);
     expect(attributes('clicked')).toEqual([{ last_email_engaged_at: 1732551100 }]);
   });

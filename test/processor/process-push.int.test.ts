@@ -36,6 +36,7 @@ describe('every fixture', () => {
           email_bounced: true,
           email_bounced_at: 1732551100,
           email_bounce_reason: '550 5.1.1 The email account that you tried to reach does not exist',
+          email_bounced_address: 'cy@example.com',
         },
       },
       { method: 'POST', path: '/api/v1/customers/u-1003/suppress', body: {} },
@@ -44,12 +45,20 @@ describe('every fixture', () => {
       {
         method: 'PUT',
         path: '/api/v1/customers/cio_a1b2c3000004',
-        body: { unsubscribed: true, email_complained: true, email_complained_at: 1732551200 },
+        body: {
+          email_complained: true,
+          email_complained_at: 1732551200,
+          email_complained_address: 'di@example.com',
+        },
       },
       { method: 'POST', path: '/api/v1/customers/cio_a1b2c3000004/suppress', body: {} },
     ],
     'email-clicked.json': [
-      { method: 'PUT', path: '/api/v1/customers/u-1001', body: { last_email_engaged_at: 1732551000 } },
+      {
+        method: 'PUT',
+        path: '/api/v1/customers/cio_a1b2c3000001',
+        body: { last_email_engaged_at: 1732551000 },
+      },
     ],
   };
   const expectedActions: Record<string, string[]> = {
@@ -131,6 +140,14 @@ describe('every fixture', () => {
       failure_message: null,
       data: JSON.stringify((JSON.parse(text) as { data: unknown }).data),
       actions: ['identify:email_complained'],
+      object_type_type: null,
+      body: JSON.stringify({
+        event_id: '01JD2KC28G9H0J1K2M3N4P5Q6R',
+        object_type: 'email',
+        metric: 'spammed',
+        timestamp: 1732551200,
+      }),
+      truncated: null,
     });
   });
 
@@ -164,10 +181,19 @@ describe('every fixture', () => {
       failure_message: "Liquid error: undefined variable 'customer.first_name'",
       data: expect.any(String) as string,
       actions: [],
+      object_type_type: null,
+      body: JSON.stringify({
+        event_id: '01JD2KE4AJ1K2M3N4P5Q6R7S8T',
+        object_type: 'email',
+        metric: 'failed',
+        timestamp: 1732551400,
+      }),
+      truncated: null,
     });
     const prefs = rows.find((r) => r.object_type === 'customer');
     expect(prefs).toMatchObject({
       metric: 'cio_subscription_preferences_changed',
+      object_type_type: 'email',
       person_id: 'u-1010',
       person_email: 'jo@example.com',
       delivery_id: null,
@@ -200,7 +226,7 @@ describe('policy through the processor', () => {
     expect(h.logs.some((l) => l.severity === 'WARNING' && /dry-run/.test(String(l.message)))).toBe(true);
   });
 
-  it('records no_person when a bounce names nobody', async () => {
+  it('records skipped:no_person when a bounce names nobody', async () => {
     h = await startHarness();
     const text = JSON.stringify({
       event_id: 'nobody-1',
@@ -211,7 +237,7 @@ describe('policy through the processor', () => {
     });
     await deliverEvent(h, text);
     expect(h.track.calls).toEqual([]);
-    expect((await h.eventRows())[0].actions).toEqual(['no_person:identify:email_bounced']);
+    expect((await h.eventRows())[0].actions).toEqual(['skipped:no_person']);
   });
 
   it('sends one engagement identify per person per day of event time, recording the rest as throttled', async () => {

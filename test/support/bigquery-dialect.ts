@@ -47,9 +47,11 @@ const AGGREGATES = new Set([
  * checks it and adds it: DuckDB-only functions (strftime, list_*, epoch, date_part, regexp_matches ...) are the
  * usual way SQL that passes the tests fails on BigQuery.
  * REGEXP_EXTRACT: without a capture group on both engines; DuckDB answers '' where BigQuery answers NULL (NULLIF).
+ * ARRAY_TO_STRING(array, delimiter) and STRPOS(text, search) (1-based, 0 when absent): the same on both.
  */
 const FUNCTIONS = new Set([
   ...AGGREGATES,
+  'ARRAY_TO_STRING',
   'COALESCE',
   'CURRENT_DATE',
   'CURRENT_TIMESTAMP',
@@ -67,6 +69,7 @@ const FUNCTIONS = new Set([
   'ROW_NUMBER',
   'SAFE_CONVERT_BYTES_TO_STRING',
   'SAFE_DIVIDE',
+  'STRPOS',
   'SUBSTR',
   'TIMESTAMP_SECONDS',
   'TIMESTAMP_TRUNC',

@@ -91,7 +91,7 @@ export function rowFromBody(body: object, receivedAt?: string, actions: string[]
   if (!parsed.ok) throw new Error(`test event is not valid: ${parsed.detail}`);
   const ts = parsed.event.timestamp;
   const received = receivedAt ?? new Date(((ts ?? 0) + 5) * 1000).toISOString();
-  return toEventRow(parsed.event, received, actions);
+  return toEventRow(parsed.event, { receivedAt: received }, actions);
 }
 
 /** test/fixtures/events/*.json as rows, each received 5 s after it happened. */

@@ -6,7 +6,8 @@ import { rejectId, toEventRow, toRejectRow } from '../../shared/warehouse/row';
 import { EVENTS_TABLE, REJECTS_TABLE } from '../../shared/warehouse/schema';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'events');
-const RECEIVED = '2024-11-25T16:30:00.000Z';
+const RECEIVED_AT = '2024-11-25T16:30:00.000Z';
+const RECEIVED = { receivedAt: RECEIVED_AT };
 
 function event(body: unknown): CioEvent {
   const result = parseEvent(Buffer.from(JSON.stringify(body)));
@@ -30,7 +31,7 @@ describe('toEventRow', () => {
       object_type: 'email',
       metric: 'bounced',
       event_timestamp: '2024-11-25T16:11:40.000Z',
-      received_at: RECEIVED,
+      received_at: RECEIVED_AT,
       person_id: 'u-1003',
       person_email: 'cy@example.com',
       cio_id: null,
@@ -49,7 +50,38 @@ describe('toEventRow', () => {
       failure_message: '550 5.1.1 The email account that you tried to reach does not exist',
       data: JSON.stringify(e.data),
       actions: ['identify:email_bounced'],
+      object_type_type: null,
+      body: JSON.stringify({
+        event_id: '01JD2KB17F8G9H0J1K2M3N4P5Q',
+        object_type: 'email',
+        metric: 'bounced',
+        timestamp: 1732551100,
+      }),
+      truncated: null,
     });
+  });
+
+  it('keeps every top-level field, reads object_type_type, and says what the webhook truncated', () => {
+    const e = event({
+      event_id: 'e1',
+      object_type: 'customer',
+      metric: 'cio_subscription_preferences_changed',
+      object_type_type: 'email',
+      timestamp: '1732551100',
+      brand_new_field: { nested: [1, 2] },
+      data: { identifiers: { cio_id: 'c1' } },
+    });
+    const row = toEventRow(e, { receivedAt: RECEIVED_AT, truncated: 'data.content,data.headers' }, []);
+    expect(row.object_type_type).toBe('email');
+    expect(JSON.parse(row.body)).toEqual({
+      event_id: 'e1',
+      object_type: 'customer',
+      metric: 'cio_subscription_preferences_changed',
+      object_type_type: 'email',
+      timestamp: '1732551100',
+      brand_new_field: { nested: [1, 2] },
+    });
+    expect(row.truncated).toBe('data.content,data.headers');
   });
 
   it('maps a click (campaign, journey) column by column', () => {
@@ -62,7 +94,7 @@ describe('toEventRow', () => {
       object_type: 'email',
       metric: 'clicked',
       event_timestamp: '2024-11-25T16:10:00.000Z',
-      received_at: RECEIVED,
+      received_at: RECEIVED_AT,
       person_id: 'u-1001',
       person_email: 'ana@example.org',
       cio_id: 'a1b2c3000001',
@@ -81,6 +113,9 @@ describe('toEventRow', () => {
       failure_message: null,
       data: JSON.stringify(e.data),
       actions: [],
+      object_type_type: null,
+      body: JSON.stringify(e.topLevel),
+      truncated: null,
     });
     expect(JSON.parse(row.data)).toMatchObject({ machine: false, link_id: 5 });
   });
@@ -166,8 +201,8 @@ describe('toRejectRow', () => {
       detail: 'Unexpected token',
       eventId: undefined,
       messageId: 'm-1',
-      attributes: { received_at: RECEIVED },
-      receivedAt: RECEIVED,
+      attributes: { received_at: RECEIVED_AT },
+      receivedAt: RECEIVED_AT,
       rejectedAt: new Date('2024-11-25T16:31:00Z'),
     });
     expect(Object.keys(row).sort()).toEqual(REJECTS_TABLE.fields.map((f) => f.name).sort());
@@ -178,8 +213,8 @@ describe('toRejectRow', () => {
       event_id: null,
       message_id: 'm-1',
       raw_body: raw.toString('base64'),
-      attributes: JSON.stringify({ received_at: RECEIVED }),
-      received_at: RECEIVED,
+      attributes: JSON.stringify({ received_at: RECEIVED_AT }),
+      received_at: RECEIVED_AT,
       rejected_at: '2024-11-25T16:31:00.000Z',
     });
     expect(rejectId(raw)).toBe(row.reject_id);

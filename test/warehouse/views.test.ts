@@ -1,5 +1,6 @@
 // The analytics views (shared/warehouse/views/*.sql) on an embedded DuckDB holding rows made by the processor's own row
 // mapping: exact numbers for each view, on the fixture events and on generated cases built to hit the edges.
+import { PERMANENT_SMTP_CODE, TEMPORARY_SMTP_CODE, bounceClass } from '../../shared/customerio/bounce';
 import { EVENTS_TABLE } from '../../shared/warehouse/schema';
 import {
   loadViewTemplates,
@@ -86,14 +87,16 @@ describe('view definitions', () => {
     ).toThrow(/cycle: a, b/);
   });
 
-  test('events_unique exposes every column of the events table, plus occurred_at and bounce_type', async () => {
+  test('events_unique exposes every column of the events table, plus its derived columns', async () => {
     await withWarehouse([], async (w) => {
       const columns = await w.query(`SELECT column_name FROM information_schema.columns
         WHERE table_name = 'events_unique' ORDER BY ordinal_position`);
       expect(columns.map((c) => c.column_name)).toEqual([
         ...EVENTS_TABLE.fields.map((f) => f.name),
         'occurred_at',
+        'person_key',
         'bounce_type',
+        'unsubscribe_source',
       ]);
     });
   });
@@ -110,9 +113,9 @@ describe('views on the fixture events', () => {
   test('delivery_funnel: one row per origin with funnel events; failed, replied and webhook deliveries have none', async () => {
     const rows =
       await w.query(`SELECT day, object_type, origin_type, origin_id, action_id, sent, delivered, opened,
-        clicked, converted, bounced, spammed, unsubscribed, opened_proxied_only, clicked_machine_only
+        human_opened, clicked, human_clicked, converted, bounced, spammed, unsubscribed
       FROM delivery_funnel ORDER BY object_type, origin_type, origin_id`);
-    const base = { day: '2024-11-25', converted: 0, opened_proxied_only: 0, clicked_machine_only: 0 };
+    const base = { day: '2024-11-25', converted: 0 };
     expect(rows).toEqual([
       // dlv-Rb2: delivered only.
       {
@@ -124,12 +127,14 @@ describe('views on the fixture events', () => {
         sent: 1,
         delivered: 1,
         opened: 0,
+        human_opened: 0,
         clicked: 0,
+        human_clicked: 0,
         bounced: 0,
         spammed: 0,
         unsubscribed: 0,
       },
-      // dlv-Qk1 (sent, proxied open, human click), dlv-Td4 (spammed only), dlv-Ue5 (unsubscribed only).
+      // dlv-Qk1 (sent, prefetched open, human click), dlv-Td4 (spammed only), dlv-Ue5 (unsubscribed only).
       {
         ...base,
         object_type: 'email',
@@ -139,7 +144,9 @@ describe('views on the fixture events', () => {
         sent: 3,
         delivered: 3,
         opened: 1,
+        human_opened: 1,
         clicked: 1,
+        human_clicked: 1,
         bounced: 0,
         spammed: 1,
         unsubscribed: 1,
@@ -154,7 +161,9 @@ describe('views on the fixture events', () => {
         sent: 1,
         delivered: 0,
         opened: 0,
+        human_opened: 0,
         clicked: 0,
+        human_clicked: 0,
         bounced: 1,
         spammed: 0,
         unsubscribed: 0,
@@ -168,7 +177,9 @@ describe('views on the fixture events', () => {
         sent: 1,
         delivered: 1,
         opened: 1,
+        human_opened: 1,
         clicked: 1,
+        human_clicked: 1,
         bounced: 0,
         spammed: 0,
         unsubscribed: 0,
@@ -182,7 +193,9 @@ describe('views on the fixture events', () => {
         sent: 1,
         delivered: 0,
         opened: 0,
+        human_opened: 0,
         clicked: 0,
+        human_clicked: 0,
         bounced: 0,
         spammed: 0,
         unsubscribed: 0,
@@ -238,7 +251,7 @@ describe('views on the fixture events', () => {
     ]);
   });
 
-  test('person_channel_state: one row per person and channel, keyed by id, else cio_ id', async () => {
+  test('person_channel_state: one row per person and channel, keyed by cio_ id, else id', async () => {
     const rows = await w.query(`SELECT person_key, channel, last_sent_at, last_delivered_at, last_opened_at,
         last_clicked_at, hard_bounced_at, complained_at, unsubscribed_at, soft_bounces_7d
       FROM person_channel_state ORDER BY person_key, channel`);
@@ -253,21 +266,22 @@ describe('views on the fixture events', () => {
       soft_bounces_7d: 0,
     };
     expect(rows).toEqual([
+      // u-1001's events carry a cio_id: the processor acts on cio_a1b2c3000001, and so does the key.
+      { ...none, person_key: 'cio_a1b2c3000001', channel: 'customer' },
+      // The open was prefetched; the human click stands for it.
+      {
+        ...none,
+        person_key: 'cio_a1b2c3000001',
+        channel: 'email',
+        last_sent_at: '2024-11-25T16:01:00.000Z',
+        last_opened_at: '2024-11-25T16:10:00.000Z',
+        last_clicked_at: '2024-11-25T16:10:00.000Z',
+      },
       {
         ...none,
         person_key: 'cio_a1b2c3000004',
         channel: 'email',
         complained_at: '2024-11-25T16:13:20.000Z',
-      },
-      { ...none, person_key: 'u-1001', channel: 'customer' },
-      // The open was proxied; the human click stands for it.
-      {
-        ...none,
-        person_key: 'u-1001',
-        channel: 'email',
-        last_sent_at: '2024-11-25T16:01:00.000Z',
-        last_opened_at: '2024-11-25T16:10:00.000Z',
-        last_clicked_at: '2024-11-25T16:10:00.000Z',
       },
       { ...none, person_key: 'u-1002', channel: 'email', last_delivered_at: '2024-11-25T16:01:10.000Z' },
       { ...none, person_key: 'u-1003', channel: 'email', hard_bounced_at: '2024-11-25T16:11:40.000Z' },
@@ -312,11 +326,11 @@ describe('delivery_funnel and events_unique on the tricky cases', () => {
     // d2: a click without any open event: opened anyway.
     ...sentAndDelivered('d2'),
     { metric: 'clicked', at: T0 + HOUR, data: email('d2') },
-    // d3: only prefetched / proxied opens.
+    // d3: a prefetched open (nobody) and a proxied one (a person behind a proxy).
     ...sentAndDelivered('d3'),
     { metric: 'opened', at: T0 + 120, data: email('d3', { prefetched: true }) },
     { metric: 'opened', at: T0 + HOUR, data: email('d3', { proxied: true, prefetched: false }) },
-    // d4: only a machine click (link scanner).
+    // d4: only a machine click (link scanner): opened and clicked, but by nobody.
     ...sentAndDelivered('d4'),
     { metric: 'clicked', at: T0 + 30, data: email('d4', { machine: true }) },
     // d5: out of order: the next-day open arrives first, the sent event last; an unknown metric from before.
@@ -400,21 +414,27 @@ describe('delivery_funnel and events_unique on the tricky cases', () => {
       action_id: 1000,
       sent: 9,
       delivered: 6,
-      opened: 3,
-      clicked: 2,
+      // Raw: d1, d2 (a click implies an open), d3 (prefetched and proxied opens), d4 (a machine click), d5.
+      opened: 5,
+      // Human: d3's proxied open is a person; d4's machine click is not.
+      human_opened: 4,
+      clicked: 3,
+      human_clicked: 2,
       converted: 1,
       bounced: 2,
       spammed: 1,
       unsubscribed: 1,
-      opened_proxied_only: 1,
-      clicked_machine_only: 1,
     });
     expect(day1!.delivered_per_sent).toBeCloseTo(6 / 9, 12);
-    expect(day1!.opened_per_sent).toBeCloseTo(3 / 9, 12);
-    expect(day1!.clicked_per_sent).toBeCloseTo(2 / 9, 12);
+    expect(day1!.opened_per_sent).toBeCloseTo(5 / 9, 12);
+    expect(day1!.human_opened_per_sent).toBeCloseTo(4 / 9, 12);
+    expect(day1!.clicked_per_sent).toBeCloseTo(3 / 9, 12);
+    expect(day1!.human_clicked_per_sent).toBeCloseTo(2 / 9, 12);
     expect(day1!.bounced_per_sent).toBeCloseTo(2 / 9, 12);
-    expect(day1!.opened_per_delivered).toBe(0.5);
-    expect(day1!.clicked_per_delivered).toBeCloseTo(2 / 6, 12);
+    expect(day1!.opened_per_delivered).toBeCloseTo(5 / 6, 12);
+    expect(day1!.human_opened_per_delivered).toBeCloseTo(4 / 6, 12);
+    expect(day1!.clicked_per_delivered).toBeCloseTo(3 / 6, 12);
+    expect(day1!.human_clicked_per_delivered).toBeCloseTo(2 / 6, 12);
     expect(day1!.converted_per_delivered).toBeCloseTo(1 / 6, 12);
     expect(day1!.spammed_per_delivered).toBeCloseTo(1 / 6, 12);
     expect(day1!.unsubscribed_per_delivered).toBeCloseTo(1 / 6, 12);
@@ -516,7 +536,7 @@ describe('delivery_funnel and events_unique on the tricky cases', () => {
   });
 });
 
-describe('bounce_type', () => {
+describe('bounce_type: the action policy’s classifier, in SQL', () => {
   const cases: [string | null, 'soft' | 'hard'][] = [
     ['550 5.1.1 The email account that you tried to reach does not exist', 'hard'],
     ['452 4.2.2 The email account that you tried to reach is over quota', 'soft'],
@@ -526,23 +546,38 @@ describe('bounce_type', () => {
     ['Temporary failure, code 451', 'soft'],
     // Digits in an IP address are not an SMTP code.
     ['Relay 10.4.5.6 said: 550 5.7.1 Relaying denied', 'hard'],
+    // A temporary code before a permanent one: the permanent one decides.
+    ['452 4.2.2 over quota; then 550 5.2.2 mailbox disabled', 'hard'],
+    ['message of 45000 bytes refused', 'hard'],
     ['Mailbox unavailable', 'hard'],
+    ['', 'hard'],
     [null, 'hard'],
   ];
 
-  test.each(cases)('bounced with %p is %s', async (message, expected) => {
-    const data: Record<string, unknown> = { delivery_id: 'b1', recipient: 'x@a.test' };
-    if (message !== null) data.failure_message = message;
-    await withWarehouse(
-      [row({ metric: 'bounced', at: 1733000000, data }), row({ metric: 'dropped', at: 1733000000, data })],
-      async (w) => {
-        const rows = await w.query(`SELECT metric, bounce_type FROM events_unique ORDER BY metric`);
-        expect(rows).toEqual([
-          { metric: 'bounced', bounce_type: expected },
-          { metric: 'dropped', bounce_type: null },
-        ]);
-      },
-    );
+  test('the view holds the action policy’s two patterns, verbatim', () => {
+    const sql = loadViewTemplates().find((v) => v.name === 'events_unique')!.template;
+    expect(sql).toContain(`'${TEMPORARY_SMTP_CODE}'`);
+    expect(sql).toContain(`'${PERMANENT_SMTP_CODE}'`);
+  });
+
+  test('the view and the action policy agree on every message; other metrics, and no metric, have none', async () => {
+    const rows = cases.map(([message], i) => {
+      const data: Record<string, unknown> = { delivery_id: `b${i}`, recipient: 'x@a.test' };
+      if (message !== null) data.failure_message = message;
+      return row({ metric: 'bounced', at: 1733000000, data, eventId: `bounce-${i}` });
+    });
+    const data = { delivery_id: 'o', failure_message: '550 5.1.1 no such user' };
+    rows.push(row({ metric: 'dropped', at: 1733000000, data, eventId: 'dropped' }));
+    rows.push(rowFromBody({ event_id: 'no-metric', object_type: 'email', data }));
+    await withWarehouse(rows, async (w) => {
+      const types = await w.query(`SELECT event_id, bounce_type FROM events_unique ORDER BY event_id`);
+      const byId = new Map(types.map((t) => [t.event_id, t.bounce_type]));
+      const viewSays = cases.map((_, i) => byId.get(`bounce-${i}`));
+      expect(viewSays).toEqual(cases.map(([, expected]) => expected));
+      expect(viewSays).toEqual(cases.map(([message]) => bounceClass(message ?? undefined)));
+      // Before: a row without a metric fell through to 'hard', counting a bounce that never happened.
+      expect([byId.get('dropped'), byId.get('no-metric')]).toEqual([null, null]);
+    });
   });
 
   test('an event without a metric is no bounce, whatever its failure message says', async () => {
@@ -722,8 +757,9 @@ describe('person_channel_state', () => {
   const specs: EventSpec[] = [
     { metric: 'sent', at: NOW - 10 * DAY, data: p1() },
     { metric: 'delivered', at: NOW - 10 * DAY + 60, data: p1() },
-    { metric: 'opened', at: NOW - 9 * DAY, data: p1({ proxied: true }) },
-    { metric: 'opened', at: NOW - 8 * DAY, data: p1() },
+    { metric: 'opened', at: NOW - 9 * DAY, data: p1() },
+    { metric: 'opened', at: NOW - 8 * DAY, data: p1({ proxied: true }) },
+    { metric: 'opened', at: NOW - 7 * DAY, data: p1({ proxied: true, prefetched: true }) },
     { metric: 'clicked', at: NOW - 2 * DAY, data: p1({ machine: true }) },
     { metric: 'bounced', at: NOW - 10 * DAY, data: p1({ failure_message: '452 4.2.2 Mailbox full' }) },
     { metric: 'bounced', at: NOW - 3 * DAY, data: p1({ failure_message: '452 4.2.2 Mailbox full' }) },
@@ -744,10 +780,38 @@ describe('person_channel_state', () => {
     { metric: 'opened', at: NOW - 8 * DAY, receivedAt: NOW - 30, data: p2 },
     { metric: 'clicked', at: NOW - 7 * DAY, data: p2 },
     { metric: 'spammed', at: NOW - DAY, data: { delivery_id: 'c-d', identifiers: { cio_id: 'abc' } } },
+    // Names only an email: no person (the processor would not act on it either).
     {
       metric: 'unsubscribed',
       at: NOW - DAY,
       data: { delivery_id: 'e-d', identifiers: { email: 'e@x.test' } },
+    },
+    // p-3's complaint was written back with unsubscribed: true; Customer.io then sent the customer unsubscribe.
+    {
+      metric: 'spammed',
+      at: NOW - 2 * DAY,
+      receivedAt: NOW - 2 * DAY + 5,
+      actions: ['identify:email_complained_unsubscribed'],
+      data: { delivery_id: 'p3-d', identifiers: { id: 'p-3', cio_id: 'c3' } },
+    },
+    {
+      metric: 'unsubscribed',
+      at: NOW - 2 * DAY + 40,
+      objectType: 'customer',
+      data: { identifiers: { id: 'p-3', cio_id: 'c3' } },
+    },
+    // p-4's write-back was only a dry run: its later unsubscribe is the person's own.
+    {
+      metric: 'spammed',
+      at: NOW - 2 * DAY,
+      actions: ['dry_run:identify:email_complained_unsubscribed'],
+      data: { delivery_id: 'p4-d', identifiers: { id: 'p-4' } },
+    },
+    {
+      metric: 'unsubscribed',
+      at: NOW - 2 * DAY + 40,
+      objectType: 'customer',
+      data: { identifiers: { id: 'p-4' } },
     },
     // Names no person: no row.
     {
@@ -762,7 +826,7 @@ describe('person_channel_state', () => {
     await withWarehouse(specs.map(row), async (w) => {
       const rows = await w.query(`SELECT person_key, channel, person_id, cio_id, person_email, last_sent_at,
           last_delivered_at, last_opened_at, last_clicked_at, hard_bounced_at, complained_at, unsubscribed_at,
-          soft_bounces_7d
+          unsubscribed_by_writeback_at, soft_bounces_7d
         FROM person_channel_state ORDER BY person_key, channel`);
       const none = {
         person_id: null,
@@ -775,16 +839,26 @@ describe('person_channel_state', () => {
         hard_bounced_at: null,
         complained_at: null,
         unsubscribed_at: null,
+        unsubscribed_by_writeback_at: null,
         soft_bounces_7d: 0,
       };
       expect(rows).toEqual([
         { ...none, person_key: 'cio_abc', channel: 'email', cio_id: 'abc', complained_at: iso(NOW - DAY) },
         {
           ...none,
-          person_key: 'e@x.test',
+          person_key: 'cio_c3',
+          channel: 'customer',
+          person_id: 'p-3',
+          cio_id: 'c3',
+          unsubscribed_by_writeback_at: iso(NOW - 2 * DAY + 40),
+        },
+        {
+          ...none,
+          person_key: 'cio_c3',
           channel: 'email',
-          person_email: 'e@x.test',
-          unsubscribed_at: iso(NOW - DAY),
+          person_id: 'p-3',
+          cio_id: 'c3',
+          complained_at: iso(NOW - 2 * DAY),
         },
         {
           ...none,
@@ -801,7 +875,7 @@ describe('person_channel_state', () => {
           person_email: 'p1@x.test',
           last_sent_at: iso(NOW - 10 * DAY),
           last_delivered_at: iso(NOW - 10 * DAY + 60),
-          // The proxied open and the machine click are not engagement.
+          // The proxied open is a person; the prefetched open and the machine click are not.
           last_opened_at: iso(NOW - 8 * DAY),
           hard_bounced_at: iso(NOW - DAY + 60),
           complained_at: iso(NOW - HOUR),
@@ -818,6 +892,14 @@ describe('person_channel_state', () => {
           last_opened_at: iso(NOW - 6 * DAY),
           last_clicked_at: iso(NOW - 7 * DAY),
         },
+        {
+          ...none,
+          person_key: 'p-4',
+          channel: 'customer',
+          person_id: 'p-4',
+          unsubscribed_at: iso(NOW - 2 * DAY + 40),
+        },
+        { ...none, person_key: 'p-4', channel: 'email', person_id: 'p-4', complained_at: iso(NOW - 2 * DAY) },
       ]);
     });
   });

@@ -21,8 +21,10 @@ export interface FunnelCounts {
   bounced: number;
   spammed: number;
   unsubscribed: number;
-  openedProxiedOnly: number;
-  clickedMachineOnly: number;
+  /** Deliveries opened by a person: not prefetched (a proxied open is a person), or clicked by one. */
+  humanOpened: number;
+  /** Deliveries clicked by a person, not a link scanner. */
+  humanClicked: number;
 }
 
 export interface OriginFunnel extends FunnelCounts {
@@ -39,6 +41,16 @@ export interface DailyCounts {
   hardBounced: number;
   complaints: number;
   unsubscribed: number;
+}
+
+/** Email engagement per day of sending (delivery_funnel), raw and human. */
+export interface DailyEngagement {
+  day: string;
+  delivered: number;
+  opened: number;
+  humanOpened: number;
+  clicked: number;
+  humanClicked: number;
 }
 
 export interface BounceReason {
@@ -67,6 +79,8 @@ export interface ReportData {
   funnels: OriginFunnel[];
   /** Email, one entry per day of the period (zeros on days without events). */
   daily: DailyCounts[];
+  /** Email opens and clicks by day of sending, one entry per day of the period. */
+  engagement: DailyEngagement[];
   bounceReasons: BounceReason[];
   /** Recipient domains with complaints in the period, the most first. */
   complaintDomains: DomainCounts[];
@@ -122,6 +136,7 @@ export interface ReportQueries {
   emailFunnel: string;
   funnels: string;
   daily: string;
+  engagement: string;
   bounceReasons: string;
   complaintDomains: string;
 }
@@ -135,8 +150,8 @@ const FUNNEL_COLUMNS = [
   'bounced',
   'spammed',
   'unsubscribed',
-  'opened_proxied_only',
-  'clicked_machine_only',
+  'human_opened',
+  'human_clicked',
 ];
 
 /**
@@ -160,6 +175,8 @@ export function reportQueries(table: (id: string) => string, period: Period): Re
        ORDER BY sent DESC, origin_type, origin_id, object_type LIMIT ${TOP_FUNNELS}`,
     daily: `SELECT day, ${sums(['sent', 'delivered', 'bounced', 'hard_bounced', 'complaints', 'unsubscribed'])}
        FROM ${daily} WHERE ${inPeriod('day')} GROUP BY day`,
+    engagement: `SELECT day, ${sums(['delivered', 'opened', 'human_opened', 'clicked', 'human_clicked'])}
+       FROM ${funnel} WHERE object_type = 'email' AND ${inPeriod('day')} GROUP BY day`,
     // Raw messages differ per address: group the top few hundred here, then again once addresses are masked.
     bounceReasons: `SELECT failure_message, bounce_type, COUNT(DISTINCT COALESCE(delivery_id, event_id)) AS bounces
        FROM ${table('events_unique')}
@@ -179,15 +196,17 @@ export async function loadReportData(
   generatedAt: Date,
 ): Promise<ReportData> {
   const sql = reportQueries((id) => source.table(id), period);
-  const [emailFunnel, funnels, days, reasons, domains] = await Promise.all([
+  const [emailFunnel, funnels, days, engagement, reasons, domains] = await Promise.all([
     source.query(sql.emailFunnel),
     source.query(sql.funnels),
     source.query(sql.daily),
+    source.query(sql.engagement),
     source.query(sql.bounceReasons),
     source.query(sql.complaintDomains),
   ]);
 
   const byDay = new Map(days.map((r) => [text(r.day), r]));
+  const engagementByDay = new Map(engagement.map((r) => [text(r.day), r]));
   return {
     period,
     generatedAt,
@@ -211,6 +230,17 @@ export async function loadReportData(
         hardBounced: num(r.hard_bounced),
         complaints: num(r.complaints),
         unsubscribed: num(r.unsubscribed),
+      };
+    }),
+    engagement: period.days.map((day) => {
+      const r = engagementByDay.get(day) ?? {};
+      return {
+        day,
+        delivered: num(r.delivered),
+        opened: num(r.opened),
+        humanOpened: num(r.human_opened),
+        clicked: num(r.clicked),
+        humanClicked: num(r.human_clicked),
       };
     }),
     bounceReasons: groupReasons(reasons),
@@ -237,8 +267,8 @@ function funnelCounts(r: Row): FunnelCounts {
     bounced: num(r.bounced),
     spammed: num(r.spammed),
     unsubscribed: num(r.unsubscribed),
-    openedProxiedOnly: num(r.opened_proxied_only),
-    clickedMachineOnly: num(r.clicked_machine_only),
+    humanOpened: num(r.human_opened),
+    humanClicked: num(r.human_clicked),
   };
 }
 

@@ -4,6 +4,7 @@ import {
   complaintFlag,
   type ComplaintFlag,
   type DailyCounts,
+  type DailyEngagement,
   type FunnelCounts,
   type ReportData,
 } from './data';
@@ -14,6 +15,8 @@ const COLORS = {
   delivered: '#1d4ed8',
   opened: '#3b82f6',
   clicked: '#60a5fa',
+  humanOpened: '#1d4ed8',
+  humanClicked: '#0e7490',
   converted: '#059669',
   complaint: '#7c3aed',
   bounce: '#dc2626',
@@ -74,13 +77,13 @@ function kpis(data: ReportData): string {
       'Open rate',
       'open_rate',
       pct(ratio(f.opened, f.delivered)),
-      `human opens, of delivered · ${span('kpi.opened_proxied_only', int(f.openedProxiedOnly))} proxy-only`,
+      `of delivered · ${span('kpi.human_open_rate', pct(ratio(f.humanOpened, f.delivered)))} by people`,
     ),
     kpi(
       'Click rate',
       'click_rate',
       pct(ratio(f.clicked, f.delivered)),
-      `human clicks, of delivered · ${span('kpi.clicked_machine_only', int(f.clickedMachineOnly))} machine-only`,
+      `of delivered · ${span('kpi.human_click_rate', pct(ratio(f.humanClicked, f.delivered)))} by people`,
     ),
     kpi(
       'Bounce rate',
@@ -132,9 +135,10 @@ function funnelCard(
     ['Bounced', 'bounced'],
     ['Complaints', 'spammed'],
     ['Unsubscribed', 'unsubscribed'],
-    ['Proxy-only opens', 'openedProxiedOnly'],
-    ['Machine-only clicks', 'clickedMachineOnly'],
   ] as const;
+  // Opens and clicks by people, beside the raw stages above (prefetched opens and scanner clicks left out).
+  const human = (label: string, key: 'humanOpened' | 'humanClicked') =>
+    `<span>${esc(label)} ${span(`funnel.${id}.${key}`, `${int(o[key])} · ${pct(ratio(o[key], o.sent))}`)}</span>`;
   return (
     `<div class="card funnel"><div class="card-head"><h3>${esc(name)}</h3>` +
     `<span class="chip">${esc(o.channel)}</span></div>` +
@@ -148,7 +152,7 @@ function funnelCard(
       ],
       `Funnel of ${name} (${o.channel})`,
     ) +
-    `<div class="extras">${extras
+    `<div class="extras">${human('Human opens', 'humanOpened')}${human('Human clicks', 'humanClicked')}${extras
       .map(([label, key]) => `<span>${esc(label)} ${span(`funnel.${id}.${key}`, int(o[key]))}</span>`)
       .join('')}</div></div>`
   );
@@ -261,6 +265,41 @@ function rateCharts(daily: DailyCounts[]): string {
     bounces +
     `</div>`
   );
+}
+
+/** Open and click rates per day of sending, raw beside human: the gap is prefetching and link scanners. */
+function engagementChart(days: DailyEngagement[]): string {
+  const series = (name: string, color: string, count: (d: DailyEngagement) => number) => ({
+    name,
+    color,
+    values: days.map((d) => ratio(count(d), d.delivered)),
+    titles: days.map(
+      (d) =>
+        `${d.day} · ${name}: ${pct(ratio(count(d), d.delivered))} (${int(count(d))} of ${int(d.delivered)} delivered)`,
+    ),
+  });
+  const chart = lineChart({
+    title: 'Open and click rates by day of sending, all and by people',
+    xLabels: days.map((d) => shortDay(d.day)),
+    series: [
+      series('Open rate', COLORS.opened, (d) => d.opened),
+      series('Human open rate', COLORS.humanOpened, (d) => d.humanOpened),
+      series('Click rate', COLORS.clicked, (d) => d.clicked),
+      series('Human click rate', COLORS.humanClicked, (d) => d.humanClicked),
+    ],
+    thresholds: [],
+    formatY: pct,
+    minYMax: 0.1,
+  });
+  const legend = [
+    ['Opened ÷ delivered', COLORS.opened],
+    ['Opened by a person ÷ delivered', COLORS.humanOpened],
+    ['Clicked ÷ delivered', COLORS.clicked],
+    ['Clicked by a person ÷ delivered', COLORS.humanClicked],
+  ]
+    .map(([label, color]) => `<span><i class="dot" style="--c:${color}"></i>${esc(label)}</span>`)
+    .join('');
+  return `<div class="card chart"><h3>Opens and clicks</h3><div class="legend">${legend}</div>${chart}</div>`;
 }
 
 function bounceTable(data: ReportData): string {
@@ -378,8 +417,11 @@ export function renderHtml(data: ReportData): string {
 </header>
 ${kpis(data)}
 <section><h2>Funnel by message</h2>
-<p class="lead">Deliveries of the largest messages by volume, each counted once per stage, on the day it was sent. A click counts as an open and a delivery; opens seen only through privacy proxies or prefetching, and clicks only by link scanners, are kept out of the bars and counted below them.</p>
+<p class="lead">Deliveries of the largest messages by volume, each counted once per stage, on the day it was sent. A click counts as an open and a delivery. The bars count every open and click, as Customer.io does; below them, the opens and clicks of people: prefetched opens (Apple Mail Privacy Protection, image prefetching) and clicks by link scanners left out, opens through a privacy proxy kept (a proxy hides a person, it does not invent one).</p>
 ${funnels}</section>
+<section><h2>Engagement by people</h2>
+<p class="lead">Email opens and clicks per delivered message, by the day it was sent: all of them, and those of people.</p>
+${engagementChart(data.engagement)}</section>
 <section><h2>Daily rates</h2>
 <p class="lead">Email events by the day they happened. Gmail and Yahoo require bulk senders to keep the complaint rate below 0.1% and never let it reach 0.3%.</p>
 ${rateCharts(data.daily)}</section>

@@ -5,19 +5,23 @@
 -- day: the UTC date of the delivery's `sent` event (the earliest, if several); for a delivery whose `sent` event
 --   never arrived, the date of its earliest event. A delivery therefore stays on one day however late its opens,
 --   clicks or complaints arrive, and rates compare like with like.
+-- Opens and clicks, raw and human. Raw counts are what Customer.io's own reports count; human ones leave out what no
+-- person did:
+--   opened         any open (prefetched ones included) or any click
+--   human_opened   an open that was not prefetched (Apple Mail Privacy Protection, image prefetch), or a human
+--                  click. Proxied opens (data.proxied, e.g. Gmail's image proxy) are people: a proxy hides who
+--                  opened, it does not invent an open.
+--   clicked        any click
+--   human_clicked  a click that was not a machine click (data.machine: link scanners, security gateways)
 -- Stages imply earlier ones (events arrive out of order, and some are never sent at all):
---   clicked    a human click (data.machine is not true)
---   opened     a human open (neither data.prefetched nor data.proxied is true), or a human click
 --   delivered  a `delivered` event, or any open, click, complaint or unsubscribe of the delivery
 --   sent       a `sent` event, or delivered, bounced or converted
 --   converted, bounced, spammed, unsubscribed: the delivery has at least one such event
--- Counted separately, outside opened/clicked:
---   opened_proxied_only   deliveries whose only open signals were prefetched/proxied opens (privacy proxies,
---                         scanners), with no human open or click
---   clicked_machine_only  deliveries whose only clicks were machine clicks (link scanners)
 -- Events of metrics outside these (drafted, attempted, failed, dropped, deferred, undeliverable, replied, and any
 -- metric Customer.io adds later) change no count; a delivery with only such events has no row.
--- Rates: *_per_sent over sent, *_per_delivered over delivered; NULL when the denominator is 0.
+-- Rates: *_per_sent over sent, *_per_delivered over delivered; NULL when the denominator is 0. In Customer.io's
+-- newer naming campaigns are "journeys": origin_type 'campaign' is the journey (its per-person journey_id is not
+-- aggregated).
 WITH delivery_events AS (
   SELECT
     delivery_id,
@@ -31,10 +35,7 @@ WITH delivery_events AS (
     transactional_message_id,
     -- JSON_VALUE returns the JSON scalar as a string on both engines ('true'); NULL when the field is absent.
     COALESCE(JSON_VALUE(data, '$.machine') = 'true', FALSE) AS is_machine,
-    COALESCE(
-      JSON_VALUE(data, '$.prefetched') = 'true' OR JSON_VALUE(data, '$.proxied') = 'true',
-      FALSE
-    ) AS is_proxied
+    COALESCE(JSON_VALUE(data, '$.prefetched') = 'true', FALSE) AS is_prefetched
   FROM ${events_unique}
   WHERE delivery_id IS NOT NULL
 ),
@@ -53,10 +54,10 @@ deliveries AS (
     COUNT(CASE WHEN metric IN ('sent', 'delivered', 'opened', 'clicked', 'converted', 'bounced', 'spammed', 'unsubscribed') THEN 1 END) > 0 AS in_funnel,
     COUNT(CASE WHEN metric = 'sent' THEN 1 END) > 0 AS has_sent,
     COUNT(CASE WHEN metric = 'delivered' THEN 1 END) > 0 AS has_delivered,
-    COUNT(CASE WHEN metric = 'opened' AND NOT is_proxied THEN 1 END) > 0 AS has_human_open,
-    COUNT(CASE WHEN metric = 'opened' AND is_proxied THEN 1 END) > 0 AS has_proxied_open,
+    COUNT(CASE WHEN metric = 'opened' THEN 1 END) > 0 AS has_open,
+    COUNT(CASE WHEN metric = 'opened' AND NOT is_prefetched THEN 1 END) > 0 AS has_human_open,
+    COUNT(CASE WHEN metric = 'clicked' THEN 1 END) > 0 AS has_click,
     COUNT(CASE WHEN metric = 'clicked' AND NOT is_machine THEN 1 END) > 0 AS has_human_click,
-    COUNT(CASE WHEN metric = 'clicked' AND is_machine THEN 1 END) > 0 AS has_machine_click,
     COUNT(CASE WHEN metric = 'converted' THEN 1 END) > 0 AS has_converted,
     COUNT(CASE WHEN metric = 'bounced' THEN 1 END) > 0 AS has_bounced,
     COUNT(CASE WHEN metric = 'spammed' THEN 1 END) > 0 AS has_spammed,
@@ -77,18 +78,17 @@ stages AS (
     END AS origin_type,
     COALESCE(campaign_id, broadcast_id, newsletter_id, transactional_message_id) AS origin_id,
     action_id,
-    has_human_click AS clicked,
-    has_human_open OR has_human_click AS opened,
-    has_delivered OR has_human_open OR has_proxied_open OR has_human_click OR has_machine_click
-      OR has_spammed OR has_unsubscribed AS delivered,
-    has_sent OR has_delivered OR has_human_open OR has_proxied_open OR has_human_click OR has_machine_click
-      OR has_spammed OR has_unsubscribed OR has_bounced OR has_converted AS sent,
+    has_click AS clicked,
+    has_human_click AS human_clicked,
+    has_open OR has_click AS opened,
+    has_human_open OR has_human_click AS human_opened,
+    has_delivered OR has_open OR has_click OR has_spammed OR has_unsubscribed AS delivered,
+    has_sent OR has_delivered OR has_open OR has_click OR has_spammed OR has_unsubscribed OR has_bounced
+      OR has_converted AS sent,
     has_converted AS converted,
     has_bounced AS bounced,
     has_spammed AS spammed,
-    has_unsubscribed AS unsubscribed,
-    has_proxied_open AND NOT has_human_open AND NOT has_human_click AS opened_proxied_only,
-    has_machine_click AND NOT has_human_click AS clicked_machine_only
+    has_unsubscribed AS unsubscribed
   FROM deliveries
   WHERE in_funnel
 ),
@@ -102,13 +102,13 @@ counts AS (
     COUNT(CASE WHEN sent THEN 1 END) AS sent,
     COUNT(CASE WHEN delivered THEN 1 END) AS delivered,
     COUNT(CASE WHEN opened THEN 1 END) AS opened,
+    COUNT(CASE WHEN human_opened THEN 1 END) AS human_opened,
     COUNT(CASE WHEN clicked THEN 1 END) AS clicked,
+    COUNT(CASE WHEN human_clicked THEN 1 END) AS human_clicked,
     COUNT(CASE WHEN converted THEN 1 END) AS converted,
     COUNT(CASE WHEN bounced THEN 1 END) AS bounced,
     COUNT(CASE WHEN spammed THEN 1 END) AS spammed,
-    COUNT(CASE WHEN unsubscribed THEN 1 END) AS unsubscribed,
-    COUNT(CASE WHEN opened_proxied_only THEN 1 END) AS opened_proxied_only,
-    COUNT(CASE WHEN clicked_machine_only THEN 1 END) AS clicked_machine_only
+    COUNT(CASE WHEN unsubscribed THEN 1 END) AS unsubscribed
   FROM stages
   GROUP BY day, object_type, origin_type, origin_id, action_id
 )
@@ -116,13 +116,17 @@ SELECT
   *,
   delivered / NULLIF(sent, 0) AS delivered_per_sent,
   opened / NULLIF(sent, 0) AS opened_per_sent,
+  human_opened / NULLIF(sent, 0) AS human_opened_per_sent,
   clicked / NULLIF(sent, 0) AS clicked_per_sent,
+  human_clicked / NULLIF(sent, 0) AS human_clicked_per_sent,
   converted / NULLIF(sent, 0) AS converted_per_sent,
   bounced / NULLIF(sent, 0) AS bounced_per_sent,
   spammed / NULLIF(sent, 0) AS spammed_per_sent,
   unsubscribed / NULLIF(sent, 0) AS unsubscribed_per_sent,
   opened / NULLIF(delivered, 0) AS opened_per_delivered,
+  human_opened / NULLIF(delivered, 0) AS human_opened_per_delivered,
   clicked / NULLIF(delivered, 0) AS clicked_per_delivered,
+  human_clicked / NULLIF(delivered, 0) AS human_clicked_per_delivered,
   converted / NULLIF(delivered, 0) AS converted_per_delivered,
   spammed / NULLIF(delivered, 0) AS spammed_per_delivered,
   unsubscribed / NULLIF(delivered, 0) AS unsubscribed_per_delivered

@@ -1,15 +1,38 @@
 -- events_unique: one row per event_id, the earliest-received copy.
 -- The ledger already lands one row per event_id; this is defence in depth (a streaming insert retried after the
 -- insertId dedupe window, a manual backfill). Every view reads this one, never the table.
--- Two derived columns, so that every view agrees on them:
---   occurred_at  event_timestamp (when it happened), else received_at when the body had no timestamp.
---   bounce_type  for `bounced` events only: 'soft' when the failure message carries a 4xx SMTP reply or a 4.x.x
---                enhanced status code before any 5xx one (a temporary failure), else 'hard' (5xx, 5.x.x, or no
---                code at all: Customer.io reports permanent failures as `bounced`). NULL for other metrics and for
---                rows without a metric. `dropped` (not attempted: the address was already suppressed) is not a
---                bounce; `deferred` is counted as a soft bounce by person_channel_state, not here.
+-- Derived columns, so that every view agrees on them:
+--   occurred_at         event_timestamp (when it happened), else received_at when the body had no timestamp.
+--   person_key          'cio_' + identifiers.cio_id, else identifiers.id: the person the processor acts on (never
+--                       the email). NULL when the event names neither.
+--   bounce_type         for `bounced` events only: 'soft' when the failure message carries a temporary SMTP code
+--                       (a 4xx reply or 4.x.x enhanced status) and no permanent one (5xx, 5.x.x), else 'hard' (a
+--                       permanent code, or no code at all: Customer.io reports permanent failures as `bounced`). The
+--                       two patterns are the action policy's own (shared/customerio/bounce.ts), so a soft bounce
+--                       here is exactly one the processor left alone. NULL for other metrics. `dropped` (not
+--                       attempted: the address was already suppressed) is not a bounce; `deferred` is counted as a
+--                       soft bounce by person_channel_state, not here.
+--   unsubscribe_source  for `unsubscribed` events only: 'complaint_writeback' for a `customer` unsubscribe that
+--                       followed a complaint write-back which set `unsubscribed` for that person
+--                       (identify:email_complained_unsubscribed, CIO_SPAM_UNSUBSCRIBE=true) within 7 days of the
+--                       complaint's receipt, else 'person' (the person's own choice). NULL for other metrics.
 -- Portable SQL (BigQuery and DuckDB): no backslashes in literals, REGEXP_EXTRACT without capture groups (DuckDB
 -- returns '' where BigQuery returns NULL, hence NULLIF).
+WITH ranked AS (
+  SELECT
+    *,
+    ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY received_at) AS copy_rank,
+    COALESCE('cio_' || NULLIF(TRIM(cio_id), ''), CASE WHEN TRIM(person_id) <> '' THEN person_id END) AS person_key
+  FROM ${events}
+),
+complaint_writebacks AS (
+  SELECT person_key, received_at
+  FROM ranked
+  WHERE copy_rank = 1
+    AND metric = 'spammed'
+    -- The token itself, not dry_run:… (a dry run wrote nothing, so Customer.io sent no unsubscribe).
+    AND STRPOS(' ' || ARRAY_TO_STRING(actions, ' ') || ' ', ' identify:email_complained_unsubscribed ') > 0
+)
 SELECT
   event_id,
   object_type,
@@ -34,31 +57,32 @@ SELECT
   failure_message,
   data,
   actions,
+  object_type_type,
+  body,
+  truncated,
   COALESCE(event_timestamp, received_at) AS occurred_at,
+  person_key,
   CASE
-    -- `metric <> 'bounced'` alone is NULL for a row without a metric, and the CASE would fall through to 'hard'.
-    WHEN metric IS NULL OR metric <> 'bounced' THEN NULL
-    -- The first SMTP code in the message (reply code 4xx/5xx or enhanced code 4.x.x/5.x.x, not part of a longer
-    -- number), then its class digit.
-    WHEN NULLIF(
-      REGEXP_EXTRACT(
-        NULLIF(
-          REGEXP_EXTRACT(
-            failure_message,
-            '(?:^|[^0-9.])[45](?:[0-9][0-9]|[.][0-9]{1,3}[.][0-9]{1,3})(?:[^0-9]|$)'
-          ),
-          ''
-        ),
-        '[45]'
-      ),
-      ''
-    ) = '4' THEN 'soft'
-    ELSE 'hard'
-  END AS bounce_type
-FROM (
-  SELECT
-    *,
-    ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY received_at) AS copy_rank
-  FROM ${events}
-) AS ranked
+    WHEN metric = 'bounced' THEN
+      CASE
+        WHEN NULLIF(REGEXP_EXTRACT(failure_message, '(?:^|[^0-9.])4(?:[0-9][0-9]|[.][0-9]{1,3}[.][0-9]{1,3})(?:[^0-9]|$)'), '') IS NOT NULL
+          AND NULLIF(REGEXP_EXTRACT(failure_message, '(?:^|[^0-9.])5(?:[0-9][0-9]|[.][0-9]{1,3}[.][0-9]{1,3})(?:[^0-9]|$)'), '') IS NULL
+          THEN 'soft'
+        ELSE 'hard'
+      END
+  END AS bounce_type,
+  CASE
+    WHEN metric = 'unsubscribed' THEN
+      CASE
+        WHEN object_type = 'customer' AND EXISTS (
+          SELECT 1
+          FROM complaint_writebacks AS w
+          WHERE w.person_key = ranked.person_key
+            AND COALESCE(ranked.event_timestamp, ranked.received_at) >= w.received_at - INTERVAL 5 MINUTE
+            AND COALESCE(ranked.event_timestamp, ranked.received_at) <= w.received_at + INTERVAL 7 DAY
+        ) THEN 'complaint_writeback'
+        ELSE 'person'
+      END
+  END AS unsubscribe_source
+FROM ranked
 WHERE copy_rank = 1
