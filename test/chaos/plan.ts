@@ -3,6 +3,7 @@
 // sees enough calls to fault, late re-sends of earlier events, and the requests that are deliberately never stored:
 // signed with a wrong key (401), or sent once during the Pub/Sub outage (503) and never retried.
 
+import { expectedEffects } from './effects';
 import { generateEvents, prng, type GeneratedEvent } from '../../scripts/cli/generate-events';
 import type { ChaosRequest } from './customerio-sender';
 
@@ -54,8 +55,10 @@ export function buildPlan(o: PlanOptions): Plan {
     seed: o.seed,
     startMs: START_MS,
   });
+  // Hard bounces and complaints the policy acts on (a bad list import): soft bounces and another address's failures
+  // ask for no call, and the storm is there to load the Track path.
   const storm = generateEvents({ count: 80_000, seed: o.seed + 1, startMs: START_MS })
-    .filter((e) => e.objectType === 'email' && (e.metric === 'bounced' || e.metric === 'spammed'))
+    .filter((e) => expectedEffects(e.body).length > 0)
     .slice(0, o.bounceStorm);
   if (storm.length < o.bounceStorm) throw new Error('the generator produced too few bounces for the storm');
 
