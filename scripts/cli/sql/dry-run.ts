@@ -87,7 +87,8 @@ function asRefusal(e: unknown): { reason: string; message: string } | undefined 
   };
   const first = Array.isArray(errors) ? errors[0] : undefined;
   const reason = typeof first?.reason === 'string' ? first.reason : undefined;
-  if (reason === undefined ? code !== 400 && code !== 404 : !REFUSALS.has(reason)) return undefined;
+  const refused = reason === undefined ? code === 400 || code === 404 : REFUSALS.has(reason);
+  if (!refused) return undefined;
   const message = typeof first?.message === 'string' && first.message !== '' ? first.message : e.message;
   return { reason: reason ?? (code === 404 ? 'notFound' : 'invalidQuery'), message };
 }
