@@ -20,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'write a self-contained HTML deliverability report from the warehouse',
     load: async () => (await import('./report')).runReport,
   },
+  'check-sql': {
+    summary: 'dry-run every SQL statement the project runs against BigQuery (views, report, README examples)',
+    load: async () => (await import('./check-sql')).runCheckSql,
+  },
   'replay-dead-letters': {
     summary: 'move dead-lettered messages back onto the events topic',
     load: async () => (await import('./replay-dead-letters')).runReplayDeadLetters,

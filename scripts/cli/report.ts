@@ -45,8 +45,8 @@ Options:
   --dataset NAME         dataset of the events table and views (default $${ENV.bqDataset}, else customerio)
   -h, --help             show this help`;
 
-const BQ_ID = /^[A-Za-z0-9_]{1,1024}$/;
-const PROJECT_ID = /^[a-z][a-z0-9.:-]{4,61}[a-z0-9]$/;
+export const BQ_ID = /^[A-Za-z0-9_]{1,1024}$/;
+export const PROJECT_ID = /^[a-z][a-z0-9.:-]{4,61}[a-z0-9]$/;
 
 /** The `report` command (the dispatcher's Command signature): writes the page, prints where, returns 0. */
 export async function runReport(argv: readonly string[], io: Io): Promise<number> {

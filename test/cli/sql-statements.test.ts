@@ -32,7 +32,7 @@ describe('sqlInMarkdown', () => {
     "  FROM `PROJECT.customerio.deliverability_daily`'", // 9
     '# a shell comment, not a heading', // 10
     'npx cio-webhooks query "SELECT 2 FROM customerio.delivery_funnel"   # local', // 11
-    'npx cio-webhooks report --out r.html', // 12
+    'Usage: cio-webhooks query "SQL" [--project ID]', // 12
     '```', // 13
     'Inline: `npx cio-webhooks query "with x as (select 3) select * from x"`.', // 14
     '```sql', // 15

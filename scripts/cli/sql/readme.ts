@@ -1,7 +1,7 @@
 // The SQL examples of a Markdown document (the README), found where a reader would copy them from:
 // - the quoted argument of `bq query … '<sql>'` and of `cio-webhooks query "<sql>"`, in code blocks and inline code;
 // - a fenced code block marked `sql`, whole;
-// - an inline code span that is itself a statement (starts with SELECT or WITH).
+// - an inline code span that is itself a statement (starts with SELECT, WITH, INSERT, UPDATE, DELETE or MERGE).
 // The SQL keeps the document's placeholders (PROJECT, the default dataset `customerio`); `forTarget` fills them in.
 
 export interface MarkdownSql {
@@ -15,7 +15,8 @@ export interface MarkdownSql {
 const BQ_QUERY = /\bbq query\b[^'\n]*'([^']*)'/g;
 const CLI_QUERY = /\bcio-webhooks query "([^"]*)"/g;
 const INLINE_CODE = /`([^`]+)`/g;
-const STATEMENT = /^\s*(select|with)\b/i;
+/** What starts a statement (and not a placeholder such as `query "SQL"` in a usage line). */
+const STATEMENT = /^\s*(select|with|insert|update|delete|merge)\b/i;
 
 /** Every SQL example of `markdown`, in document order. */
 export function sqlInMarkdown(markdown: string): MarkdownSql[] {
@@ -32,7 +33,9 @@ export function sqlInMarkdown(markdown: string): MarkdownSql[] {
       continue;
     }
     const commands = [...text.matchAll(BQ_QUERY), ...text.matchAll(CLI_QUERY)];
-    for (const m of commands) found.push({ offset: offset + m.index + m[0].indexOf(m[1]!), sql: m[1]! });
+    for (const m of commands) {
+      if (STATEMENT.test(m[1]!)) found.push({ offset: offset + m.index + m[0].indexOf(m[1]!), sql: m[1]! });
+    }
     if (fenced) continue;
     for (const m of text.matchAll(INLINE_CODE)) {
       if (STATEMENT.test(m[1]!)) found.push({ offset: offset + m.index + 1, sql: m[1]! });

@@ -1,13 +1,14 @@
 // Every SQL text the project runs against BigQuery, in one list: the analytics views as Terraform deploys them, the
-// report's queries and the README's examples. The dialect test (test/warehouse/bigquery-dialect.test.ts) checks each
+// report's queries, and the examples of the README and of `cio-webhooks query --help`. The dialect test (test/warehouse/bigquery-dialect.test.ts) checks each
 // for the constructs where BigQuery and DuckDB disagree, and `cio-webhooks check-sql` dry-runs each against a
 // deployed dataset. SQL that a new feature runs against BigQuery joins the list as one more entry of SOURCES.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { renderViews } from '../../../shared/warehouse/views';
+import { QUERY_HELP } from '../query-command';
 import { parsePeriod, reportQueries } from '../report/data';
 import { repoRoot } from '../../repo-root';
-import { forTarget, sqlInMarkdown } from './readme';
+import { forTarget, sqlInMarkdown, type ExampleTables } from './readme';
 
 export interface SqlStatement {
   /** Unique and stable: `view events_unique`, `report funnels`, `README "Analytics" 2`. */
@@ -29,7 +30,12 @@ export interface BigQueryTarget {
 
 type StatementSource = (target: BigQueryTarget, now: Date) => SqlStatement[];
 
-const SOURCES: readonly StatementSource[] = [viewStatements, reportStatements, readmeStatements];
+const SOURCES: readonly StatementSource[] = [
+  viewStatements,
+  reportStatements,
+  readmeStatements,
+  helpStatements,
+];
 
 /** Every statement, with fully qualified table names for `target`; `now` fixes the report's period. */
 export function bigQueryStatements(target: BigQueryTarget, now: Date = new Date()): SqlStatement[] {
@@ -74,11 +80,22 @@ function readmeStatements(target: BigQueryTarget): SqlStatement[] {
     return {
       name: `README "${section}" ${n}`,
       origin: `README.md:${line}`,
-      sql: forTarget(sql, {
-        projectId: target.projectId,
-        datasetId: target.datasetId,
-        tables: { events: target.eventsTable, rejected_events: target.rejectsTable },
-      }),
+      sql: forTarget(sql, exampleTables(target)),
     };
   });
 }
+
+function helpStatements(target: BigQueryTarget): SqlStatement[] {
+  return sqlInMarkdown(QUERY_HELP).map(({ sql }, i) => ({
+    name: `query --help ${i + 1}`,
+    origin: 'scripts/cli/query-command.ts',
+    sql: forTarget(sql, exampleTables(target)),
+  }));
+}
+
+/** Examples are written for the default names (dataset customerio, tables events and rejected_events). */
+const exampleTables = (target: BigQueryTarget): ExampleTables => ({
+  projectId: target.projectId,
+  datasetId: target.datasetId,
+  tables: { events: target.eventsTable, rejected_events: target.rejectsTable },
+});

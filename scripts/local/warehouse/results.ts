@@ -28,7 +28,10 @@ export interface Cell {
 }
 export type WireValue = string | null | Cell[] | { f: Cell[] };
 
-export function resultSchema(reader: DuckDBResultReader): BqResultField[] {
+/** The columns of a result, or of a prepared statement's result before it runs. */
+export function resultSchema(
+  reader: Pick<DuckDBResultReader, 'columnCount' | 'columnName' | 'columnType'>,
+): BqResultField[] {
   const fields: BqResultField[] = [];
   for (let i = 0; i < reader.columnCount; i++)
     fields.push(fieldFor(reader.columnName(i), reader.columnType(i)));

@@ -21,6 +21,10 @@
 // - Queries: `bigquery.query(sql | {query, params})` (jobs.query), `createQueryJob` + `job.getQueryResults`
 //   (jobs.insert, jobs.get, jobs.getQueryResults, with pages), `table.getRows()` (tabledata.list). SQL runs on
 //   DuckDB after the small BigQuery → DuckDB translation documented in sql.ts.
+// - Dry runs: `createQueryJob({ query, dryRun: true })` (also jobs.query with dryRun). DuckDB binds the statement
+//   without running it: unknown tables, columns and functions are refused as BigQuery refuses them (an HTTP 400
+//   invalidQuery / 404 notFound), nothing changes, and the job resource carries statistics.query.schema with 0
+//   bytes. BigQuery-only rules (its dialect, its types) are not checked: `cio-webhooks check-sql` on BigQuery is.
 // - Tables: tables.insert (schema, timePartitioning, clustering, description, or `view: {query}`), get, list,
 //   patch (add NULLABLE/REPEATED fields, description), delete. Datasets: insert, get, list, delete.
 //
@@ -136,39 +140,50 @@ export async function startWarehouseServer(options: WarehouseServerOptions = {})
     if (jobs.size > MAX_JOBS) jobs.delete(jobs.keys().next().value!);
   }
 
-  async function runQueryJob(
-    projectId: string,
-    jobId: string,
-    config: Record<string, unknown>,
-  ): Promise<JobResult> {
+  /** The SQL of a query configuration (jobs.query body or jobs.insert configuration.query), validated. */
+  function queryInput(config: Record<string, unknown>): { sql: string; defaultDataset?: string } {
     const sql = config.query;
     if (typeof sql !== 'string' || sql.trim() === '')
       throw new BqHttpError(400, 'invalid', 'A SQL query string is required.');
     if (config.useLegacySql === true)
       throw new BqHttpError(400, 'invalid', 'Legacy SQL is not supported by the local warehouse.');
-    const params = toDuckParams(config.queryParameters, config.parameterMode);
     const defaultDataset = (config.defaultDataset as { datasetId?: unknown } | undefined)?.datasetId;
+    return { sql, defaultDataset: typeof defaultDataset === 'string' ? defaultDataset : undefined };
+  }
+
+  async function runQueryJob(
+    projectId: string,
+    jobId: string,
+    config: Record<string, unknown>,
+  ): Promise<JobResult> {
+    const { sql, defaultDataset } = queryInput(config);
+    const params = toDuckParams(config.queryParameters, config.parameterMode);
     const job: JobResult = { projectId, jobId, sql, fields: [], rows: [], created: Date.now() };
     try {
-      await store.query(
-        sql,
-        params,
-        typeof defaultDataset === 'string' ? defaultDataset : undefined,
-        (reader) => {
-          if (reader.returnType === ResultReturnType.CHANGED_ROWS) {
-            job.dmlAffected = reader.rowsChanged;
-          } else if (reader.returnType === ResultReturnType.QUERY_RESULT) {
-            job.fields = resultSchema(reader);
-            job.rows = reader.getRows();
-          }
-        },
-      );
+      await store.query(sql, params, defaultDataset, (reader) => {
+        if (reader.returnType === ResultReturnType.CHANGED_ROWS) {
+          job.dmlAffected = reader.rowsChanged;
+        } else if (reader.returnType === ResultReturnType.QUERY_RESULT) {
+          job.fields = resultSchema(reader);
+          job.rows = reader.getRows();
+        }
+      });
     } catch (e) {
       if (!(e instanceof BqHttpError)) throw e;
       job.error = e;
     }
     remember(job);
     return job;
+  }
+
+  /**
+   * A dry run (`dryRun: true`): the statement is bound, not run, and no job is kept. Like BigQuery, a statement it
+   * refuses is an HTTP error (400 invalidQuery, 404 notFound); an accepted one has its schema and 0 bytes.
+   */
+  async function dryRun(config: Record<string, unknown>): Promise<BqResultField[]> {
+    const { sql, defaultDataset } = queryInput(config);
+    toDuckParams(config.queryParameters, config.parameterMode); // refused parameters are refused here too
+    return store.dryRun(sql, defaultDataset);
   }
 
   function page(
@@ -351,6 +366,20 @@ export async function startWarehouseServer(options: WarehouseServerOptions = {})
         return [200, { kind: 'bigquery#tableDataList', totalRows, rows: encoded, pageToken }];
       }
       case 'jobs.query': {
+        if (body.dryRun === true) {
+          const fields = await dryRun(body);
+          return [
+            200,
+            {
+              kind: 'bigquery#queryResponse',
+              jobReference: { projectId, location: 'US' },
+              schema: { fields },
+              totalBytesProcessed: '0',
+              jobComplete: true,
+              cacheHit: false,
+            },
+          ];
+        }
         const job = await runQueryJob(projectId, `job_${randomUUID()}`, body);
         if (job.error) throw job.error;
         return [200, { kind: 'bigquery#queryResponse', ...page(job, q, body) }];
@@ -362,8 +391,29 @@ export async function startWarehouseServer(options: WarehouseServerOptions = {})
           throw new BqHttpError(400, 'invalid', 'Only query jobs are supported by the local warehouse.');
         if (query.destinationTable !== undefined)
           throw new BqHttpError(400, 'invalid', 'destinationTable is not supported by the local warehouse.');
-        if (configuration.dryRun === true)
-          throw new BqHttpError(400, 'invalid', 'dryRun is not supported by the local warehouse.');
+        if (configuration.dryRun === true) {
+          const fields = await dryRun(query);
+          const now = String(Date.now());
+          return [
+            200,
+            {
+              kind: 'bigquery#job',
+              jobReference: { projectId, location: 'US' },
+              configuration,
+              status: { state: 'DONE' },
+              statistics: {
+                creationTime: now,
+                totalBytesProcessed: '0',
+                query: {
+                  totalBytesProcessed: '0',
+                  totalBytesBilled: '0',
+                  cacheHit: false,
+                  schema: { fields },
+                },
+              },
+            },
+          ];
+        }
         const ref = (body.jobReference ?? {}) as { jobId?: unknown };
         const jobIdValue = typeof ref.jobId === 'string' ? ref.jobId : `job_${randomUUID()}`;
         if (jobs.has(jobIdValue))

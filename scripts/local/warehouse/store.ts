@@ -6,6 +6,7 @@ import path from 'node:path';
 import {
   DuckDBInstance,
   type DuckDBConnection,
+  type DuckDBPreparedStatement,
   type DuckDBResultReader,
   type DuckDBValue,
 } from '@duckdb/node-api';
@@ -19,6 +20,7 @@ import {
   parseSchema,
   quoteIdent,
   type BqField,
+  type BqResultField,
   type DatasetMetadata,
   type InsertErrors,
   type TableMetadata,
@@ -382,15 +384,31 @@ export class WarehouseStore {
     defaultDataset: string | undefined,
     read: (reader: DuckDBResultReader) => T,
   ): Promise<T> {
-    return this.exclusive(async () => {
-      if (defaultDataset === undefined) return read(await this.runOrInvalid(translateSql(sql), params));
-      await this.conn.run(`SET search_path = '${defaultDataset.replaceAll("'", "''")},main'`);
-      try {
-        return read(await this.runOrInvalid(translateSql(sql), params));
-      } finally {
-        await this.conn.run('RESET search_path');
-      }
-    });
+    return this.exclusive(() =>
+      this.inDataset(defaultDataset, async () => read(await this.runOrInvalid(translateSql(sql), params))),
+    );
+  }
+
+  /**
+   * A dry run: binds BigQuery-dialect SQL without running it (DuckDB prepares the statement), so it fails where a
+   * run would fail on names and types, and changes nothing. Returns the result's schema.
+   */
+  dryRun(sql: string, defaultDataset: string | undefined): Promise<BqResultField[]> {
+    return this.exclusive(() =>
+      this.inDataset(defaultDataset, async () => {
+        let prepared: DuckDBPreparedStatement;
+        try {
+          prepared = await this.conn.prepare(translateSql(sql));
+        } catch (e) {
+          throw invalidQuery(e);
+        }
+        try {
+          return resultSchema(prepared);
+        } finally {
+          prepared.destroySync();
+        }
+      }),
+    );
   }
 
   /** Plain DuckDB SQL, no translation: for tests and tooling that inspect the store directly. */
@@ -407,9 +425,17 @@ export class WarehouseStore {
     try {
       return await this.conn.runAndReadAll(sql, params?.values, params?.types);
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      const notFound = /Catalog Error: (Table|Schema) with name .* does not exist/.test(message);
-      throw new BqHttpError(notFound ? 404 : 400, notFound ? 'notFound' : 'invalidQuery', message);
+      throw invalidQuery(e);
+    }
+  }
+
+  private async inDataset<T>(defaultDataset: string | undefined, work: () => Promise<T>): Promise<T> {
+    if (defaultDataset === undefined) return work();
+    await this.conn.run(`SET search_path = '${defaultDataset.replaceAll("'", "''")},main'`);
+    try {
+      return await work();
+    } finally {
+      await this.conn.run('RESET search_path');
     }
   }
 
@@ -454,6 +480,13 @@ export class WarehouseStore {
       throw new BqHttpError(404, 'notFound', `Not found: Table ${projectId}:${datasetId}.${tableId}`);
     return meta;
   }
+}
+
+/** A DuckDB error about the SQL, as BigQuery answers it: 404 for a missing table or dataset, else invalidQuery. */
+function invalidQuery(e: unknown): BqHttpError {
+  const message = e instanceof Error ? e.message : String(e);
+  const notFound = /Catalog Error: (Table|Schema) with name .* does not exist/.test(message);
+  return new BqHttpError(notFound ? 404 : 400, notFound ? 'notFound' : 'invalidQuery', message);
 }
 
 function lockedError(file: string, detail: string): Error {
