@@ -27,3 +27,12 @@ resource "google_project_service" "apis" {
   service            = each.value
   disable_on_destroy = false
 }
+
+# An API answers "not enabled" (or "has not been used in project ... before") for a while after enabling returns:
+# propagation takes up to a few minutes. Everything that calls an API depends on this wait. It runs only when an
+# API is first enabled (time_sleep waits on create), so later applies do not pay it.
+resource "time_sleep" "apis_enabled" {
+  create_duration = var.api_propagation_wait
+
+  depends_on = [google_project_service.apis]
+}
