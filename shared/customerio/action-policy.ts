@@ -10,6 +10,7 @@
 // | email opened/clicked, CIO_ENGAGEMENT_ATTRIBUTES=true | identify {last_email_engaged_at}, at most once per person per 24 h of event time per instance (EngagementLimiter); not for prefetched opens or machine clicks |
 // | unsubscribed (any object_type)          | none: Customer.io already set it; writing it back starts loops     |
 // | anything else, incl. sms/push/whatsapp bounced | none (warehouse only): the profile attributes are email_*; a bad phone number or token is not an email problem |
+// | synthetic (cio-webhooks smoke)          | none: a test event names no real person                            |
 //
 // `*_at` attributes are whole unix seconds (Customer.io's date format for segments). When the event has no timestamp the
 // `*_at` attribute is left out rather than invented.
@@ -23,7 +24,7 @@
 // with <key> one of identify:email_bounced, identify:email_complained, identify:email_engaged, suppress.
 
 import type { ProcessorConfig } from '../config';
-import { personToActOn, type CioEvent } from './event';
+import { isSyntheticEvent, personToActOn, type CioEvent } from './event';
 
 export type ActionKey =
   'identify:email_bounced' | 'identify:email_complained' | 'identify:email_engaged' | 'suppress';
@@ -58,7 +59,7 @@ function withTimestamp(attrs: Record<string, string | number | boolean>, name: s
 }
 
 export function decideActions(event: CioEvent, policy: Policy): Action[] {
-  if (event.objectType !== 'email') return [];
+  if (event.objectType !== 'email' || isSyntheticEvent(event)) return [];
   const person = personToActOn(event);
   const actions: Action[] = [];
   switch (event.metric) {
