@@ -20,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'write a self-contained HTML deliverability report from the warehouse',
     load: async () => (await import('./report')).runReport,
   },
+  smoke: {
+    summary: 'send one signed synthetic event and follow it to the warehouse and the processor log',
+    load: async () => (await import('./smoke')).runSmoke,
+  },
   'replay-dead-letters': {
     summary: 'move dead-lettered messages back onto the events topic',
     load: async () => (await import('./replay-dead-letters')).runReplayDeadLetters,
