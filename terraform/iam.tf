@@ -163,6 +163,13 @@ resource "google_project_iam_member" "build_writes_logs" {
   member  = google_service_account.build.member
 }
 
+# Earlier releases granted the build roles project-wide from one for_each; the log writer grant stays as it was
+# (the artifact and storage grants are replaced by the narrower ones below).
+moved {
+  from = google_project_iam_member.build["roles/logging.logWriter"]
+  to   = google_project_iam_member.build_writes_logs
+}
+
 locals {
   functions_source_bucket = "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
 }

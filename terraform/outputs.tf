@@ -33,7 +33,7 @@ output "signing_keys_secret_version" {
 
 output "webhook_public_access_command" {
   description = "With webhook_public_invoker = false: the command that makes the webhook public without an allUsers grant (run it after every apply that changes the webhook; README: Deploy, organisation policies)."
-  value       = var.webhook_public_invoker ? null : "gcloud run services update ${google_cloudfunctions2_function.webhook.service_config[0].service} --region=${var.region} --project=${var.project_id} --no-invoker-iam-check"
+  value       = var.webhook_public_invoker ? null : "gcloud run services update ${local.webhook_function} --region=${var.region} --project=${var.project_id} --no-invoker-iam-check"
 }
 
 output "track_api_mode" {
