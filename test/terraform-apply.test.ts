@@ -408,3 +408,17 @@ describe('alerts, logs and build images', () => {
     }
   });
 });
+
+describe('the README matches the Terraform', () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+
+  it('names only outputs and variables that exist (terraform output, TF_VAR_, terraform.tfvars lines)', () => {
+    const outputs = [...readme.matchAll(/terraform output (?:-raw )?(\w+)/g)].map((m) => m[1]!);
+    const envVars = [...readme.matchAll(/TF_VAR_(\w+)/g)].map((m) => m[1]!);
+    const tfvars = [...readme.matchAll(/# terraform\.tfvars: (\w+) =/g)].map((m) => m[1]!);
+    expect(outputs.length).toBeGreaterThan(3);
+    expect(tfvars.length).toBeGreaterThan(3);
+    expect(outputs.filter((o) => !(o in config.outputs))).toEqual([]);
+    expect([...envVars, ...tfvars].filter((v) => !(v in config.variables))).toEqual([]);
+  });
+});
