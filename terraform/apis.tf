@@ -27,3 +27,17 @@ resource "google_project_service" "apis" {
   service            = each.value
   disable_on_destroy = false
 }
+
+# An API answers "not enabled" (or "has not been used in project ... before") for a while after enabling returns:
+# propagation takes up to a few minutes. Everything that calls an API depends on this wait. It runs only when the
+# list of APIs changes (time_sleep waits on create), so later applies do not pay it.
+resource "time_sleep" "apis_enabled" {
+  create_duration = var.api_propagation_wait
+
+  # An API added to the list later gets its wait too.
+  triggers = {
+    apis = join(",", sort(local.required_apis))
+  }
+
+  depends_on = [google_project_service.apis]
+}

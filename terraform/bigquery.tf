@@ -4,7 +4,7 @@
 resource "google_bigquery_dataset" "warehouse" {
   project     = var.project_id
   dataset_id  = var.bq_dataset
-  location    = var.bq_location
+  location    = coalesce(var.bq_location, var.region)
   description = "Customer.io reporting webhook events (cio-webhooks)."
 
   # Checked here, on a resource that always exists: views.tf creates views in three dependency levels.
@@ -15,7 +15,7 @@ resource "google_bigquery_dataset" "warehouse" {
     }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }
 
 resource "google_bigquery_table" "events" {

@@ -1,7 +1,8 @@
 # Both Cloud Run functions (gen2) deploy from the same package; each serves one target of functions/index.ts.
 # Environment values are plain variables and locals, known at plan time, never attributes of resources created in
 # the same apply: the provider reports "inconsistent final plan" for env values that only become known during
-# apply. Ordering comes from depends_on instead.
+# apply. Ordering comes from depends_on instead. Secret variables are the exception: each is pinned to the version
+# number Terraform wrote (secrets.tf), so writing a new version rolls out a new revision.
 
 locals {
   # Every variable in WEBHOOK_ENV / PROCESSOR_ENV (shared/config.ts) is set here or, for the few left to their
@@ -40,10 +41,10 @@ locals {
   }
 
   # Injected only when the Track API is enabled: both unset is how the processor knows to run dry.
-  processor_track_secrets = {
-    CIO_SITE_ID       = local.track_site_id_secret
-    CIO_TRACK_API_KEY = local.track_api_key_secret
-  }
+  processor_track_secrets = var.track_api_enabled ? {
+    CIO_SITE_ID       = { secret = local.track_site_id_secret, version = google_secret_manager_secret_version.track_site_id[0].version }
+    CIO_TRACK_API_KEY = { secret = local.track_api_key_secret, version = google_secret_manager_secret_version.track_api_key[0].version }
+  } : {}
 }
 
 resource "google_cloudfunctions2_function" "webhook" {
@@ -53,9 +54,10 @@ resource "google_cloudfunctions2_function" "webhook" {
   description = "Customer.io reporting webhook receiver: verifies the signature, publishes the raw body to Pub/Sub."
 
   build_config {
-    runtime         = "nodejs24"
-    entry_point     = "cioWebhook"
-    service_account = google_service_account.build.id
+    runtime           = "nodejs24"
+    entry_point       = "cioWebhook"
+    service_account   = google_service_account.build.id
+    docker_repository = google_artifact_registry_repository.functions.id
 
     source {
       storage_source {
@@ -82,19 +84,16 @@ resource "google_cloudfunctions2_function" "webhook" {
 
     environment_variables = local.webhook_env
 
+    # The version Terraform wrote: a rotation is a new revision, and every instance (the warm one too) restarts.
     secret_environment_variables {
       key        = "CIO_WEBHOOK_SIGNING_KEYS"
       project_id = var.project_id
       secret     = local.signing_keys_secret
-      version    = "latest" # new instances pick up a rotated key list without a redeploy
+      version    = google_secret_manager_secret_version.webhook_signing_keys.version
     }
   }
 
-  depends_on = [
-    google_project_service.apis,
-    google_secret_manager_secret_version.webhook_signing_keys,
-    time_sleep.iam_propagation,
-  ]
+  depends_on = [time_sleep.iam_propagation]
 }
 
 resource "google_cloudfunctions2_function" "processor" {
@@ -104,9 +103,10 @@ resource "google_cloudfunctions2_function" "processor" {
   description = "Pub/Sub push subscriber: dedupes in Firestore, applies Track API actions, inserts into BigQuery."
 
   build_config {
-    runtime         = "nodejs24"
-    entry_point     = "cioProcessor"
-    service_account = google_service_account.build.id
+    runtime           = "nodejs24"
+    entry_point       = "cioProcessor"
+    service_account   = google_service_account.build.id
+    docker_repository = google_artifact_registry_repository.functions.id
 
     source {
       storage_source {
@@ -136,24 +136,22 @@ resource "google_cloudfunctions2_function" "processor" {
     environment_variables = local.processor_env
 
     dynamic "secret_environment_variables" {
-      for_each = var.track_api_enabled ? local.processor_track_secrets : {}
+      for_each = local.processor_track_secrets
 
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id
-        secret     = secret_environment_variables.value
-        version    = "latest"
+        secret     = secret_environment_variables.value.secret
+        version    = secret_environment_variables.value.version
       }
     }
   }
 
   depends_on = [
-    google_project_service.apis,
     google_firestore_database.ledger,
+    google_firestore_field.ledger,
     google_bigquery_table.events,
     google_bigquery_table.rejected_events,
-    google_secret_manager_secret_version.track_site_id,
-    google_secret_manager_secret_version.track_api_key,
     time_sleep.iam_propagation,
   ]
 }

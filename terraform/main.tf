@@ -2,11 +2,19 @@
 # Customer.io Track API, BigQuery. One root module, split by concern:
 #   apis.tf       required APIs            iam.tf        service accounts and every grant
 #   secrets.tf    Secret Manager           pubsub.tf     topic, push subscription, dead letters
-#   source.tf     function source upload   functions.tf  both Cloud Run functions (gen2)
-#   firestore.tf  ledger database + TTL    bigquery.tf   dataset and tables (views.tf: views)
-#   monitoring.tf log metrics and alerts   outputs.tf    what the operator needs next
+#   source.tf     source and build images  functions.tf  both Cloud Run functions (gen2)
+#   firestore.tf  ledger database, fields  bigquery.tf   dataset and tables (views.tf: views)
+#   monitoring.tf log metrics and alerts   logging.tf    what Cloud Logging keeps
+#   outputs.tf    what the operator needs next
 
 provider "google" {
+  project        = var.project_id
+  region         = var.region
+  default_labels = var.labels
+}
+
+# Only for google_project_service_identity (iam.tf), which the GA provider does not have.
+provider "google-beta" {
   project        = var.project_id
   region         = var.region
   default_labels = var.labels
@@ -28,14 +36,10 @@ locals {
   firestore_database = "(default)"
 }
 
-# The project number names Google's service agents. Read after the APIs are on: a new project may not have the
-# Cloud Resource Manager API enabled when the plan starts.
+# The project number names Cloud Functions' source bucket (iam.tf). Read after the APIs are on: a new project may
+# not have the Cloud Resource Manager API enabled when the plan starts.
 data "google_project" "this" {
   project_id = var.project_id
 
-  depends_on = [google_project_service.apis]
-}
-
-locals {
-  pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  depends_on = [time_sleep.apis_enabled]
 }

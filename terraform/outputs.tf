@@ -8,22 +8,32 @@ output "processor_url" {
   value       = google_cloudfunctions2_function.processor.service_config[0].uri
 }
 
+output "smoke_command" {
+  description = "Proves the deployment end to end: one signed synthetic event through the webhook, the queue and the processor into BigQuery. Run from the repository (npm ci) with the signing key in $KEY."
+  value = join(" ", [
+    "npx cio-webhooks smoke",
+    "--url ${google_cloudfunctions2_function.webhook.service_config[0].uri}",
+    "--key-file <(printf %s \"$KEY\")",
+    "--project ${var.project_id}",
+    "--dataset ${var.bq_dataset}",
+    "--table ${var.bq_events_table}",
+    "--processor ${local.processor_function}",
+  ])
+}
+
 output "signing_key_secret" {
   description = "Secret Manager secret that holds CIO_WEBHOOK_SIGNING_KEYS (comma-separated reporting-webhook signing keys)."
   value       = google_secret_manager_secret.webhook_signing_keys.id
 }
 
-output "signing_key_add_version_command" {
-  description = "Adds a signing-key version (export CIO_WEBHOOK_SIGNING_KEYS first; for rotation give \"old,new\"). New instances read the latest version."
-  value       = "printf '%s' \"$CIO_WEBHOOK_SIGNING_KEYS\" | gcloud secrets versions add ${local.signing_keys_secret} --project=${var.project_id} --data-file=-"
+output "signing_keys_secret_version" {
+  description = "The secret version the webhook reads. Each raise of webhook_signing_keys_version writes a new one and rolls out a webhook revision pinned to it."
+  value       = google_secret_manager_secret_version.webhook_signing_keys.version
 }
 
-output "track_credentials_add_version_commands" {
-  description = "Add the Track API credentials (export CIO_SITE_ID and CIO_TRACK_API_KEY first), then set track_api_enabled = true and apply."
-  value = [
-    "printf '%s' \"$CIO_SITE_ID\" | gcloud secrets versions add ${local.track_site_id_secret} --project=${var.project_id} --data-file=-",
-    "printf '%s' \"$CIO_TRACK_API_KEY\" | gcloud secrets versions add ${local.track_api_key_secret} --project=${var.project_id} --data-file=-",
-  ]
+output "webhook_public_access_command" {
+  description = "With webhook_public_invoker = false: the command that makes the webhook public without an allUsers grant (run it after every apply that changes the webhook; README: Deploy, organisation policies)."
+  value       = var.webhook_public_invoker ? null : "gcloud run services update ${local.webhook_function} --region=${var.region} --project=${var.project_id} --no-invoker-iam-check"
 }
 
 output "track_api_mode" {

@@ -9,7 +9,7 @@ resource "google_pubsub_topic" "events" {
   # Topic retention lets a subscription be seeked back (replayed) after a processor bug; the ledger dedupes.
   message_retention_duration = var.events_retention
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }
 
 resource "google_pubsub_topic" "dead_letter" {
@@ -17,7 +17,7 @@ resource "google_pubsub_topic" "dead_letter" {
   name                       = local.dead_letter_topic
   message_retention_duration = var.dead_letter_retention
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }
 
 # Messages published to a topic without subscriptions are dropped, so this must exist before anything is

@@ -1,44 +1,89 @@
 # Secret Manager holds the webhook signing key(s) and the Track API credentials; the functions receive them as
-# secret environment variables. Values reach a secret in one of two ways (see the variable descriptions):
-# through write-only arguments (Terraform sends them, never stores them in its state) or with
-# `gcloud secrets versions add` (the outputs print the exact commands).
+# secret environment variables pinned to a version number.
+#
+# How values get there (README: Deploy): Terraform writes each version through a write-only argument from an
+# ephemeral variable, so a value is never in the state or a plan file, and it needs the value only when it writes a
+# version: on the first apply, and when the matching *_version variable is raised (rotation). Nothing else about
+# a version depends on the value, so a later apply without it plans no change to secrets at all.
+#
+# Why Terraform writes the versions rather than `gcloud secrets versions add`: the functions read secret
+# environment variables once, when an instance starts, and the webhook keeps a warm instance. Pinning each
+# function to the version Terraform wrote makes a new version a new revision, and Cloud Run replaces every
+# instance, the warm one included; "latest" would leave that instance on the old keys until it happens to restart.
+
+locals {
+  # A location policy that forbids global replication (constraints/gcp.resourceLocations) needs the replicas named.
+  secret_replicas = var.secrets_in_region ? [var.region] : []
+}
 
 resource "google_secret_manager_secret" "webhook_signing_keys" {
   project   = var.project_id
   secret_id = local.signing_keys_secret
 
   replication {
-    auto {}
+    dynamic "auto" {
+      for_each = length(local.secret_replicas) == 0 ? [1] : []
+      content {}
+    }
+    dynamic "user_managed" {
+      for_each = length(local.secret_replicas) == 0 ? [] : [1]
+      content {
+        dynamic "replicas" {
+          for_each = local.secret_replicas
+          content {
+            location = replicas.value
+          }
+        }
+      }
+    }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }
 
 resource "google_secret_manager_secret_version" "webhook_signing_keys" {
-  count = var.webhook_signing_keys == null ? 0 : 1
-
   secret                 = google_secret_manager_secret.webhook_signing_keys.id
   secret_data_wo         = var.webhook_signing_keys
   secret_data_wo_version = var.webhook_signing_keys_version
 
-  # A new value replaces the version; create the new one first so the secret is never without a value.
+  # Raising webhook_signing_keys_version replaces the version (the provider forces it): the new one is written and
+  # the webhook moved to it before the old one is destroyed, so the secret is never without a value.
   lifecycle {
     create_before_destroy = true
   }
 }
 
-# The Track secrets always exist (a secret without versions costs nothing), so going live is: add both versions,
-# set track_api_enabled = true, apply. They are injected only when enabled: an empty secret would stop the
-# processor from starting, and absent credentials are how it knows to run dry.
+# Earlier releases created the version only on applies that passed the value (count); the version now always exists.
+moved {
+  from = google_secret_manager_secret_version.webhook_signing_keys[0]
+  to   = google_secret_manager_secret_version.webhook_signing_keys
+}
+
+# The Track secrets always exist (a secret without versions costs nothing); their versions and the processor's
+# secret variables exist while track_api_enabled is true: absent credentials are how the processor knows to run dry.
 resource "google_secret_manager_secret" "track_site_id" {
   project   = var.project_id
   secret_id = local.track_site_id_secret
 
   replication {
-    auto {}
+    dynamic "auto" {
+      for_each = length(local.secret_replicas) == 0 ? [1] : []
+      content {}
+    }
+    dynamic "user_managed" {
+      for_each = length(local.secret_replicas) == 0 ? [] : [1]
+      content {
+        dynamic "replicas" {
+          for_each = local.secret_replicas
+          content {
+            location = replicas.value
+          }
+        }
+      }
+    }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }
 
 resource "google_secret_manager_secret" "track_api_key" {
@@ -46,14 +91,28 @@ resource "google_secret_manager_secret" "track_api_key" {
   secret_id = local.track_api_key_secret
 
   replication {
-    auto {}
+    dynamic "auto" {
+      for_each = length(local.secret_replicas) == 0 ? [1] : []
+      content {}
+    }
+    dynamic "user_managed" {
+      for_each = length(local.secret_replicas) == 0 ? [] : [1]
+      content {
+        dynamic "replicas" {
+          for_each = local.secret_replicas
+          content {
+            location = replicas.value
+          }
+        }
+      }
+    }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }
 
 resource "google_secret_manager_secret_version" "track_site_id" {
-  count = var.track_site_id == null ? 0 : 1
+  count = var.track_api_enabled ? 1 : 0
 
   secret                 = google_secret_manager_secret.track_site_id.id
   secret_data_wo         = var.track_site_id
@@ -65,7 +124,7 @@ resource "google_secret_manager_secret_version" "track_site_id" {
 }
 
 resource "google_secret_manager_secret_version" "track_api_key" {
-  count = var.track_api_key == null ? 0 : 1
+  count = var.track_api_enabled ? 1 : 0
 
   secret                 = google_secret_manager_secret.track_api_key.id
   secret_data_wo         = var.track_api_key

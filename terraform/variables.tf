@@ -43,6 +43,17 @@ variable "labels" {
   default     = { app = "cio-webhooks" }
 }
 
+variable "api_propagation_wait" {
+  description = "How long to wait after enabling the APIs before creating anything that uses them. An API can answer \"not enabled\" for a few minutes after enabling it returns. Only the apply that first enables them waits."
+  type        = string
+  default     = "60s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.api_propagation_wait))
+    error_message = "api_propagation_wait must be a number of seconds such as \"60s\"."
+  }
+}
+
 variable "iam_propagation_wait" {
   description = "How long to wait after granting roles before deploying the functions. IAM changes take up to a couple of minutes to apply; the first Cloud Build and the first instance start (which reads the secrets) fail without this pause."
   type        = string
@@ -61,18 +72,14 @@ variable "iam_propagation_wait" {
 variable "webhook_signing_keys" {
   description = <<-EOT
     Customer.io reporting-webhook signing key(s), comma-separated (any may match, for rotation): CIO_WEBHOOK_SIGNING_KEYS.
-    Two ways to provide it:
-      1. Here (TF_VAR_webhook_signing_keys=... terraform apply): written through a write-only argument, so it is never
-         stored in the Terraform state. Raise webhook_signing_keys_version to write a new value.
-      2. Leave it null and add the value yourself before the functions deploy:
-           terraform apply -target=google_secret_manager_secret.webhook_signing_keys
-           printf '%s' "$KEYS" | gcloud secrets versions add <prefix>-webhook-signing-keys --data-file=- --project=<project>
-           terraform apply
-    The webhook refuses to start without a value, so one of the two is required before the first full apply.
+    Give it in the environment (TF_VAR_webhook_signing_keys=... terraform apply) on the first apply and whenever you
+    raise webhook_signing_keys_version; every other apply needs no value and changes nothing about the secret.
+    Ephemeral and written through a write-only argument: never stored in the state or a plan file.
   EOT
   type        = string
   default     = null
   sensitive   = true
+  ephemeral   = true
 
   validation {
     condition     = var.webhook_signing_keys == null ? true : length([for k in split(",", var.webhook_signing_keys) : k if trimspace(k) != ""]) > 0
@@ -81,7 +88,7 @@ variable "webhook_signing_keys" {
 }
 
 variable "webhook_signing_keys_version" {
-  description = "Write generation of webhook_signing_keys. Write-only values are not compared with the stored secret, so raise this number whenever webhook_signing_keys changes to write a new secret version."
+  description = "Write generation of webhook_signing_keys. Terraform cannot compare a write-only value with the stored one, so a new value is written only when this number is raised (keep it in terraform.tfvars). Raising it writes a new secret version from webhook_signing_keys, which must then be given, and rolls out a new webhook revision that reads it (README: Operations, rotate the signing key)."
   type        = number
   default     = 1
 
@@ -136,9 +143,9 @@ variable "webhook_min_instances" {
 }
 
 variable "webhook_max_instances" {
-  description = "Upper bound on webhook instances (each serves webhook_concurrency requests at once)."
+  description = "Upper bound on webhook instances (each serves webhook_concurrency requests at once: 10 x 80 is far more than Customer.io sends). A new project's Cloud Run CPU quota allows 10 instances of 1 vCPU per service and region until it has billing history; more is refused (\"maxScale may not exceed 10\") until the quota is raised (README: Troubleshooting)."
   type        = number
-  default     = 50
+  default     = 10
 
   validation {
     condition     = var.webhook_max_instances >= 1 && var.webhook_max_instances <= 1000
@@ -177,6 +184,12 @@ variable "webhook_memory" {
     condition     = can(regex("^[0-9]+(Mi|Gi)$", var.webhook_memory))
     error_message = "webhook_memory must look like 512Mi or 1Gi."
   }
+}
+
+variable "webhook_public_invoker" {
+  description = "Grant roles/run.invoker to allUsers on the webhook (Customer.io cannot authenticate; the HMAC signature is the webhook's authentication). Organisations with Domain Restricted Sharing refuse allUsers (\"One or more users named in the policy do not belong to a permitted customer\"): set false and make the webhook public another way (README: Deploy, organisation policies)."
+  type        = bool
+  default     = true
 }
 
 variable "webhook_timeout_seconds" {
@@ -353,32 +366,34 @@ variable "processor_max_instances" {
 }
 
 variable "track_api_enabled" {
-  description = "Send profile actions to the Customer.io Track API. false = dry-run (actions are decided, logged and recorded, not sent) and no credentials are injected. Before setting true, give both credential secrets a value (track_site_id/track_api_key, or gcloud secrets versions add; see the outputs)."
+  description = "Send profile actions to the Customer.io Track API. false = dry-run (actions are decided, logged and recorded, not sent) and no credentials are injected. The apply that sets it true writes the credential secrets, so give track_site_id and track_api_key with it. Setting it back to false destroys the credential versions."
   type        = bool
   default     = false
 }
 
 variable "track_site_id" {
-  description = "CIO_SITE_ID (Track API site id). Optional: when set, written to its secret through a write-only argument (never in the state); otherwise add the secret version with gcloud. Only used when track_api_enabled."
+  description = "CIO_SITE_ID (Track API site id). Give it (TF_VAR_track_site_id) on the apply that sets track_api_enabled = true and whenever you raise track_credentials_version; no other apply needs it. Ephemeral, written through a write-only argument: never in the state or a plan file."
   type        = string
   default     = null
   sensitive   = true
+  ephemeral   = true
 }
 
 variable "track_api_key" {
-  description = "CIO_TRACK_API_KEY (Track API key). Optional: when set, written to its secret through a write-only argument (never in the state); otherwise add the secret version with gcloud. Only used when track_api_enabled."
+  description = "CIO_TRACK_API_KEY (Track API key). Given together with track_site_id (TF_VAR_track_api_key), on the same applies. Ephemeral, written through a write-only argument: never in the state or a plan file."
   type        = string
   default     = null
   sensitive   = true
+  ephemeral   = true
 
   validation {
     condition     = (var.track_api_key == null) == (var.track_site_id == null)
-    error_message = "Set both track_site_id and track_api_key, or neither (then add both secret versions with gcloud)."
+    error_message = "Set both track_site_id and track_api_key, or neither."
   }
 }
 
 variable "track_credentials_version" {
-  description = "Write generation of track_site_id/track_api_key. Raise it whenever either value changes to write new secret versions."
+  description = "Write generation of track_site_id/track_api_key. Raising it writes new versions of both secrets from track_site_id and track_api_key, which must then be given, and rolls out a new processor revision that reads them."
   type        = number
   default     = 1
 
@@ -443,6 +458,17 @@ variable "create_firestore_database" {
   default     = true
 }
 
+variable "adopt_firestore_database" {
+  description = "Import the project's existing (default) Firestore database instead of creating it. Needed after `terraform destroy`, which leaves the database in place (deletion policy ABANDON), so that the next apply does not fail with \"409 ... already exists\"; also to manage a Native-mode (default) database created outside Terraform. Harmless once the database is in the state."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !var.adopt_firestore_database || var.create_firestore_database
+    error_message = "adopt_firestore_database needs create_firestore_database = true (it brings the database under this configuration; false leaves it unmanaged)."
+  }
+}
+
 variable "firestore_location" {
   description = "Location of the (default) Firestore database when this module creates it (a region such as us-central1, or a multi-region such as nam5). null = var.region. Cannot be changed later."
   type        = string
@@ -498,9 +524,9 @@ variable "bq_dataset" {
 }
 
 variable "bq_location" {
-  description = "BigQuery dataset location (US, EU or a region). Cannot be changed later."
+  description = "BigQuery dataset location (a region such as europe-west1, or the multi-regions US or EU). null = var.region, so the data stays where the functions run. Cannot be changed later: a different location replaces the dataset (set \"US\" to keep a dataset created with the earlier default)."
   type        = string
-  default     = "US"
+  default     = null
 }
 
 variable "bq_events_table" {
@@ -532,6 +558,33 @@ variable "bq_deletion_protection" {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
+# Secrets, logs and build images
+# ---------------------------------------------------------------------------------------------------------------
+
+variable "secrets_in_region" {
+  description = "Replicate the secrets in var.region only (user-managed replication) instead of automatic replication. Needed where a resource-location policy (constraints/gcp.resourceLocations) forbids global resources. Choose before the first apply: changing it replaces the secrets, and the next apply needs their values again."
+  type        = bool
+  default     = false
+}
+
+variable "keep_request_logs" {
+  description = "Keep Cloud Run's request log entries for both functions. false (default) excludes them from Cloud Logging: they are about 2 KB per event and repeat what the functions' own log lines say. Request metrics and the functions' own lines are kept either way."
+  type        = bool
+  default     = false
+}
+
+variable "build_image_retention_days" {
+  description = "Days the functions' build images are kept in their Artifact Registry repository (the latest two of each function are always kept)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.build_image_retention_days >= 1 && floor(var.build_image_retention_days) == var.build_image_retention_days
+    error_message = "build_image_retention_days must be a whole number of days, at least 1."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------------------------
 # Alerting
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -543,5 +596,16 @@ variable "alert_email" {
   validation {
     condition     = var.alert_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alert_email))
     error_message = "alert_email must be an e-mail address or empty."
+  }
+}
+
+variable "alert_backlog_age_seconds" {
+  description = "Alert when the oldest unacknowledged event in the processor's subscription is older than this for 5 minutes. Healthy deliveries are acked in seconds; a failing event waits at most about an hour before it is dead-lettered."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.alert_backlog_age_seconds >= 300
+    error_message = "alert_backlog_age_seconds must be at least 300 (5 minutes)."
   }
 }

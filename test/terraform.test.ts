@@ -7,7 +7,6 @@ import { createHmac } from 'node:crypto';
 import { builtinModules } from 'node:module';
 import {
   existsSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
@@ -18,7 +17,6 @@ import {
   mkdirSync,
 } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { getFunction, getTestServer } from '@google-cloud/functions-framework/testing';
@@ -26,10 +24,28 @@ import { PROCESSOR_ENV, WEBHOOK_ENV } from '../shared/config';
 import { EVENTS_TABLE, REJECTS_TABLE, toBigQueryJson } from '../shared/warehouse/schema';
 import { exportSchemas, SCHEMA_FILES } from '../scripts/export-schema';
 import { packageFunction } from '../scripts/package-function';
-
-const ROOT = path.join(__dirname, '..');
-const TF_DIR = path.join(ROOT, 'terraform');
-const LINTER = path.join(ROOT, 'scripts', 'terraform-lint', 'lint-tf.mjs');
+import {
+  ROOT,
+  TF_DIR,
+  allStrings,
+  asObj,
+  block,
+  blocks,
+  declaredAddresses,
+  hasTerraform,
+  isObj,
+  loadTerraform,
+  resolve,
+  resource,
+  run,
+  tempDir,
+  text,
+  variableDefault,
+  type Json,
+  type Obj,
+  type TerraformConfig,
+} from './support/terraform-config';
+import { lintTerraform } from './support/terraform-lint';
 
 /** Contract variables Terraform leaves unset on purpose, so the code's default applies. */
 const DELIBERATELY_DEFAULTED: Record<'webhook' | 'processor', string[]> = {
@@ -42,106 +58,6 @@ const DELIBERATELY_DEFAULTED: Record<'webhook' | 'processor', string[]> = {
 const ALLOWED_LINT_WARNING =
   /resource\.time_sleep\.\w+: warning: resource type "time_sleep" is not in the schema/;
 
-// ---------- reading the configuration ----------
-
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
-type Obj = { [key: string]: Json };
-
-interface TerraformConfig {
-  resources: Record<string, Record<string, Obj>>;
-  data: Record<string, Record<string, Obj>>;
-  variables: Record<string, Obj>;
-  locals: Obj;
-  outputs: Record<string, Obj>;
-  providers: Json[];
-}
-
-const isObj = (v: Json | undefined): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function asObj(v: Json | undefined, what: string): Obj {
-  if (!isObj(v)) throw new Error(`${what}: expected an object, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-/** hcl2json renders a block as a list of objects: every instance of `name` in `body`. */
-function blocks(body: Obj, name: string): Obj[] {
-  const v = body[name];
-  return Array.isArray(v) ? v.filter(isObj) : [];
-}
-
-function block(body: Obj, name: string): Obj {
-  const [first] = blocks(body, name);
-  if (first === undefined) throw new Error(`missing block ${name}`);
-  return first;
-}
-
-function text(v: Json | undefined, what: string): string {
-  if (typeof v !== 'string') throw new Error(`${what}: expected a string, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-async function loadTerraform(dir: string): Promise<TerraformConfig> {
-  const config: TerraformConfig = {
-    resources: {},
-    data: {},
-    variables: {},
-    locals: {},
-    outputs: {},
-    providers: [],
-  };
-  const addNamed = (target: Record<string, Record<string, Obj>>, section: Json | undefined): void => {
-    for (const [type, byName] of Object.entries(asObj(section ?? {}, 'section'))) {
-      for (const [name, bodies] of Object.entries(asObj(byName, type))) {
-        (target[type] ??= {})[name] = asObj((bodies as Json[])[0], `${type}.${name}`);
-      }
-    }
-  };
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.tf'))) {
-    const doc = (await parse(file, readFileSync(path.join(dir, file), 'utf8'))) as Obj;
-    addNamed(config.resources, doc.resource);
-    addNamed(config.data, doc.data);
-    for (const [name, bodies] of Object.entries(asObj(doc.variable ?? {}, 'variable'))) {
-      config.variables[name] = asObj((bodies as Json[])[0], `variable ${name}`);
-    }
-    for (const locals of (doc.locals as Json[] | undefined) ?? [])
-      Object.assign(config.locals, asObj(locals, 'locals'));
-    if (doc.provider !== undefined) config.providers.push(doc.provider);
-    for (const [name, bodies] of Object.entries(asObj(doc.output ?? {}, 'output'))) {
-      config.outputs[name] = asObj((bodies as Json[])[0], `output ${name}`);
-    }
-  }
-  return config;
-}
-
-function resource(config: TerraformConfig, type: string, name: string): Obj {
-  const body = config.resources[type]?.[name];
-  if (body === undefined) throw new Error(`terraform/ declares no ${type}.${name}`);
-  return body;
-}
-
-function variableDefault(config: TerraformConfig, name: string): Json {
-  const v = config.variables[name];
-  if (v === undefined || !('default' in v)) throw new Error(`variable ${name} has no default`);
-  return v.default!;
-}
-
-/** "${local.name}" or "${var.name}" → the local's / the variable default's value; anything else as is. */
-function resolve(config: TerraformConfig, v: Json | undefined): Json | undefined {
-  if (typeof v !== 'string') return v;
-  const local = /^\$\{local\.(\w+)\}$/.exec(v);
-  if (local) return config.locals[local[1]!];
-  const variable = /^\$\{var\.(\w+)\}$/.exec(v);
-  if (variable) return variableDefault(config, variable[1]!);
-  return v;
-}
-
-function allStrings(v: Json | undefined, out: string[] = []): string[] {
-  if (typeof v === 'string') out.push(v);
-  else if (Array.isArray(v)) v.forEach((x) => allStrings(x, out));
-  else if (isObj(v)) Object.values(v).forEach((x) => allStrings(x, out));
-  return out;
-}
-
 /** Environment variable names a function resource sets: plain, fixed secrets, and dynamic secret blocks. */
 function envNames(
   config: TerraformConfig,
@@ -153,33 +69,21 @@ function envNames(
   const dynamicSecret: string[] = [];
   for (const d of blocks(isObj(service.dynamic) ? service.dynamic : {}, 'secret_environment_variables')) {
     for (const [, name] of text(d.for_each, 'for_each').matchAll(/local\.(\w+)/g)) {
-      dynamicSecret.push(...Object.keys(asObj(config.locals[name!], `local.${name}`)));
+      // A map literal, or a conditional whose map names one variable per line (`NAME = {...}`).
+      const local = config.locals[name!];
+      dynamicSecret.push(
+        ...(isObj(local)
+          ? Object.keys(local)
+          : [...text(local, `local.${name}`).matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*=/gm)].map((m) => m[1]!)),
+      );
     }
   }
   return { plain, secret, dynamicSecret };
 }
 
-// ---------- running tools ----------
-
-const TF_ENV = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
-const hasTerraform = spawnSync('terraform', ['version'], { env: TF_ENV }).status === 0;
 if (!hasTerraform)
   console.warn('terraform binary not found on PATH: the terraform fmt/console/plan tests are skipped');
 const withTerraform = hasTerraform ? it : it.skip;
-
-function run(
-  cmd: string,
-  args: string[],
-  opts: { cwd?: string; input?: string } = {},
-): SpawnSyncReturns<string> {
-  const result = spawnSync(cmd, args, { encoding: 'utf8', env: TF_ENV, timeout: 120_000, ...opts });
-  if (result.error) throw result.error;
-  return result;
-}
-
-function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `cio-tf-${prefix}-`));
-}
 
 // ---------- tests ----------
 
@@ -196,21 +100,15 @@ describe('terraform/ offline checks', () => {
   });
 
   it('passes the provider-schema lint (arguments, blocks, required fields of hashicorp/google 7.x)', () => {
-    const result = run(process.execPath, [LINTER, TF_DIR, '--recursive'], { cwd: ROOT });
-    expect(result.stderr).toMatch(/0 error\(s\)/);
+    const result = lintTerraform();
+    expect(result.errors).toEqual([]);
+    expect(result.summary).toMatch(/0 error\(s\)/);
     expect(result.status).toBe(0);
-    const warnings = result.stdout.split('\n').filter((l) => l.includes(': warning: '));
-    expect(warnings.filter((l) => !ALLOWED_LINT_WARNING.test(l))).toEqual([]);
+    expect(result.warnings.filter((l) => !ALLOWED_LINT_WARNING.test(l))).toEqual([]);
   });
 
   it('refers only to variables, locals, resources and data sources it declares, and uses every variable', () => {
-    const declared = new Set<string>();
-    for (const [type, byName] of Object.entries(config.resources)) {
-      for (const name of Object.keys(byName)) declared.add(`${type}.${name}`);
-    }
-    for (const [type, byName] of Object.entries(config.data)) {
-      for (const name of Object.keys(byName)) declared.add(`data.${type}.${name}`);
-    }
+    const declared = declaredAddresses(config);
     const missing = new Set<string>();
     const usedVariables = new Set<string>();
     const everything: Json = {
@@ -220,6 +118,7 @@ describe('terraform/ offline checks', () => {
       o: config.outputs as unknown as Json,
       v: config.variables as unknown as Json,
       p: config.providers,
+      i: config.imports,
     };
     for (const s of allStrings(everything).filter((x) => x.includes('${'))) {
       for (const [, name] of s.matchAll(/(?<![\w.])var\.(\w+)/g)) {
@@ -250,13 +149,15 @@ describe('terraform/ offline checks', () => {
     expect(required.sort()).toEqual(['project_id', 'region']);
   });
 
-  it('pins the google provider to 7.x and needs Terraform 1.11+ (write-only secret arguments)', async () => {
+  it('pins google and google-beta to 7.x and needs Terraform 1.11+ (write-only secret arguments)', async () => {
     const doc = (await parse('versions.tf', readFileSync(path.join(TF_DIR, 'versions.tf'), 'utf8'))) as Obj;
     const terraform = asObj((doc.terraform as Json[])[0], 'terraform');
     expect(terraform.required_version).toBe('>= 1.11');
     const providers = asObj((terraform.required_providers as Json[])[0], 'required_providers');
     expect(providers.google).toEqual({ source: 'hashicorp/google', version: '~> 7.0' });
+    expect(providers['google-beta']).toEqual({ source: 'hashicorp/google-beta', version: '~> 7.0' });
     expect(asObj(providers.archive, 'archive').source).toBe('hashicorp/archive');
+    expect(asObj(providers.time, 'time').source).toBe('hashicorp/time');
   });
 });
 
@@ -371,8 +272,9 @@ describe('terraform matches the code it deploys', () => {
     const service = block(resource(config, 'google_cloudfunctions2_function', 'processor'), 'service_config');
     const [dynamic] = blocks(asObj(service.dynamic, 'dynamic'), 'secret_environment_variables');
     // Dry-run means both credentials absent, not empty: an empty secret would stop the processor from starting.
-    expect(text(dynamic!.for_each, 'for_each')).toMatch(
-      /^\$\{var\.track_api_enabled \? local\.\w+ : \{\}\}$/,
+    expect(dynamic!.for_each).toBe('${local.processor_track_secrets}');
+    expect(text(config.locals.processor_track_secrets, 'local')).toMatch(
+      /^\$\{var\.track_api_enabled \? \{[\s\S]*\} : \{\}\}$/,
     );
     expect(
       envNames(config, resource(config, 'google_cloudfunctions2_function', 'processor')).dynamicSecret.sort(),
@@ -449,14 +351,31 @@ describe('terraform security and delivery wiring', () => {
     expect(webhook.ingress_settings).toBe('ALLOW_ALL');
   });
 
-  it('grants nothing project-wide beyond Firestore for the processor and the build roles', () => {
+  it('grants nothing project-wide beyond Firestore for the processor and build logs; storage only on one bucket', () => {
     const projectGrants = Object.values(config.resources.google_project_iam_member ?? {});
     const members = projectGrants.map((g) => text(g.member, 'member'));
     expect(members.filter((m) => !/google_service_account\.(processor|build)\.member/.test(m))).toEqual([]);
-    const processorRoles = projectGrants
-      .filter((g) => /processor/.test(text(g.member, 'm')))
-      .map((g) => g.role);
-    expect(processorRoles).toEqual(['roles/datastore.user']);
+    const rolesOf = (who: string) =>
+      projectGrants.filter((g) => text(g.member, 'm').includes(`.${who}.`)).map((g) => g.role);
+    expect(rolesOf('processor')).toEqual(['roles/datastore.user']);
+    expect(rolesOf('build').sort()).toEqual(['roles/logging.logWriter', 'roles/storage.objectAdmin']);
+    // Object admin only on Cloud Functions' own source bucket of this project and region, by an IAM condition.
+    const [storage] = projectGrants.filter((g) => g.role === 'roles/storage.objectAdmin');
+    const expression = text(block(storage!, 'condition').expression, 'expression');
+    expect(expression).toBe(
+      'resource.name == "projects/_/buckets/${local.functions_source_bucket}" || ' +
+        'resource.name.startsWith("projects/_/buckets/${local.functions_source_bucket}/")',
+    );
+    expect(config.locals.functions_source_bucket).toBe(
+      'gcf-v2-sources-${data.google_project.this.number}-${var.region}',
+    );
+    // Images: pushed to this deployment's repository only.
+    const push = resource(config, 'google_artifact_registry_repository_iam_member', 'build_pushes_images');
+    expect([push.repository, push.role, push.member]).toEqual([
+      '${google_artifact_registry_repository.functions.name}',
+      'roles/artifactregistry.writer',
+      '${google_service_account.build.member}',
+    ]);
   });
 
   it('pushes to the processor with OIDC, retries with backoff and dead-letters into a kept subscription', () => {
@@ -483,7 +402,7 @@ describe('terraform security and delivery wiring', () => {
     for (const s of [sub, dlqSub]) expect(block(s, 'expiration_policy')).toEqual({ ttl: '' });
 
     // Dead-lettering is performed by the Pub/Sub service agent: publisher on the DLQ, subscriber on the source.
-    const agent = '${local.pubsub_service_agent}';
+    const agent = '${google_project_service_identity.pubsub.member}';
     const topicGrants = Object.values(config.resources.google_pubsub_topic_iam_member ?? {});
     expect(topicGrants.filter((g) => g.member === agent).map((g) => [g.topic, g.role])).toEqual([
       ['${google_pubsub_topic.dead_letter.name}', 'roles/pubsub.publisher'],

@@ -146,6 +146,11 @@ export const ASSUMPTIONS = {
   logEntryOverheadBytes: 400,
   /** Cloud Run writes one request log entry per HTTP request (httpRequest, resource, labels, trace). */
   requestLogBytes: 1024,
+  /**
+   * Whether those request log entries are ingested: 0 with Terraform's default (keep_request_logs = false, an
+   * exclusion drops them), 1 with keep_request_logs = true.
+   */
+  requestLogsKept: 0,
   /** Terraform's webhook_min_instances default. */
   webhookMinInstances: 1,
 } as const;
@@ -292,13 +297,18 @@ export function costPerMillionEvents(m: MeasuredPerEvent, a: Assumptions = { ...
     }
   }
   const requests = m.invocations.webhook + m.invocations.processor;
-  const logBytes = m.logBytes + m.logLines * a.logEntryOverheadBytes + requests * a.requestLogBytes;
+  const requestLogBytes = requests * a.requestLogBytes * a.requestLogsKept;
+  const logBytes = m.logBytes + m.logLines * a.logEntryOverheadBytes + requestLogBytes;
+  const requestLogs =
+    a.requestLogsKept > 0
+      ? `+ ${a.requestLogBytes} B request log per invocation (assumed; keep_request_logs = true)`
+      : '(request logs excluded: keep_request_logs = false)';
   lines.push(
     same(
       'Cloud Logging',
       'ingestion',
       `${fixed(m.logBytes, 0)} B in ${fixed(m.logLines)} lines (measured) + ${a.logEntryOverheadBytes} B per entry ` +
-        `+ ${a.requestLogBytes} B request log per invocation (assumed)`,
+        requestLogs,
       P.loggingIngestion,
       logBytes,
     ),

@@ -233,9 +233,11 @@ function costSection(input: ReportInput): {
     `- Pub/Sub: every publish request carries one message (group commit only batches concurrent requests), so it is ` +
       `billed the ${ASSUMPTIONS.pubsubMinRequestBytes}-byte minimum; the topic keeps messages ` +
       `${ASSUMPTIONS.topicRetentionDays} days (events_retention).`,
-    `- Cloud Logging: ${ASSUMPTIONS.logEntryOverheadBytes} B of LogEntry metadata around each stdout line, and a ` +
-      `${ASSUMPTIONS.requestLogBytes} B request log entry per invocation (an exclusion filter on request logs removes ` +
-      'that share).',
+    `- Cloud Logging: ${ASSUMPTIONS.logEntryOverheadBytes} B of LogEntry metadata around each stdout line. Cloud ` +
+      `Run's request log entries (${ASSUMPTIONS.requestLogBytes} B per invocation) are ` +
+      (ASSUMPTIONS.requestLogsKept > 0
+        ? 'counted, as with keep_request_logs = true.'
+        : "not: Terraform's default excludes them (keep_request_logs = false)."),
     `- Steady compute: Cloud Run keeps instances about ${ASSUMPTIONS.steadyCpuUtilisation * 100}% busy.`,
   ].join('\n');
   return { markdown, steady, sparse, fixed };

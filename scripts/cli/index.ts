@@ -24,6 +24,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'dry-run every SQL statement the project runs against BigQuery (views, report, README examples)',
     load: async () => (await import('./check-sql')).runCheckSql,
   },
+  smoke: {
+    summary: 'send one signed synthetic event and follow it to the warehouse and the processor log',
+    load: async () => (await import('./smoke')).runSmoke,
+  },
   'replay-dead-letters': {
     summary: 'move dead-lettered messages back onto the events topic',
     load: async () => (await import('./replay-dead-letters')).runReplayDeadLetters,

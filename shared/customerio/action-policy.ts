@@ -17,6 +17,7 @@
 // | email opened/clicked, CIO_ENGAGEMENT_ATTRIBUTES=true | identify {last_email_engaged_at}, at most once per person per 24 h of event time per instance (EngagementLimiter); never for prefetched opens or machine clicks (proxied opens count: a proxy hides a person, it does not invent one) |
 // | unsubscribed (any object_type)                | none: Customer.io already set it; writing it back starts loops |
 // | anything else, incl. sms/push/whatsapp bounced | none (warehouse only): the profile attributes are about email |
+// | synthetic (cio-webhooks smoke)                | none: a test event names no real person                      |
 //
 // A bounce or complaint is checked in this order: soft bounce, recipient mismatch, no person (the first that holds
 // is the reason recorded). `*_at` attributes are whole unix seconds (Customer.io's date format for segments); when
@@ -33,7 +34,7 @@
 
 import type { ProcessorConfig } from '../config';
 import { bounceClass } from './bounce';
-import { dataText, identifiers, type CioEvent } from './event';
+import { dataText, identifiers, isSyntheticEvent, type CioEvent } from './event';
 
 export type ActionKey =
   | 'identify:email_bounced'
@@ -126,7 +127,7 @@ function profileMark(event: CioEvent, policy: Policy, person: string): Action[] 
 }
 
 export function decideActions(event: CioEvent, policy: Policy): Decision {
-  if (event.objectType !== 'email') return NONE;
+  if (event.objectType !== 'email' || isSyntheticEvent(event)) return NONE;
   switch (event.metric) {
     case 'bounced':
     case 'spammed': {

@@ -15,6 +15,17 @@ export interface CioEvent {
   topLevel: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * Events whose event_id starts with this are synthetic: made by `cio-webhooks smoke` to prove a deployment end to
+ * end. They take the whole path (webhook, queue, ledger, warehouse row) but no Track API action, and the analytics
+ * views (events_unique, hence every view and the report) leave them out. Customer.io's own ids never take this form.
+ */
+export const SYNTHETIC_EVENT_ID_PREFIX = 'cio-webhooks-synthetic-';
+
+export function isSyntheticEvent(event: Pick<CioEvent, 'eventId'>): boolean {
+  return event.eventId.startsWith(SYNTHETIC_EVENT_ID_PREFIX);
+}
+
 export type EventRejectReason = 'not_json' | 'not_an_object' | 'invalid_event';
 
 export type ParsedEvent =

@@ -1,5 +1,5 @@
 // The benchmark report's arithmetic on fixed figures: what BENCHMARKS.md claims a million events cost.
-import { costPerMillionEvents, total } from '../../bench/report/cost';
+import { ASSUMPTIONS, costPerMillionEvents, total } from '../../bench/report/cost';
 import { decades } from '../../bench/report/svg';
 
 const measured = {
@@ -28,6 +28,19 @@ describe('benchmark report', () => {
     expect(line('webhook CPU').steady).toBeCloseTo((0.003 / 0.6) * 0.000024 * 1e6, 9);
     expect(line('processor CPU').sparse).toBeCloseTo(0.2 * 0.000024 * 1e6, 9);
     expect(total(lines, 'sparse')).toBeGreaterThan(total(lines, 'steady'));
+  });
+
+  it("counts Cloud Run's request logs only when Terraform keeps them (keep_request_logs; excluded by default)", () => {
+    const ingestion = (lines: ReturnType<typeof costPerMillionEvents>) =>
+      lines.find((l) => l.item === 'ingestion')!;
+    // 600 B in 2 stdout lines, each wrapped in 400 B of LogEntry, at $0.50 per GiB.
+    const appLines = ((600 + 2 * 400) * 1e6 * 0.5) / 2 ** 30;
+    const excluded = ingestion(costPerMillionEvents(measured));
+    expect(excluded.steady).toBeCloseTo(appLines, 9);
+    expect(excluded.quantity).toContain('request logs excluded');
+    // Kept: one 1 KB request log entry per invocation, two invocations per event.
+    const kept = ingestion(costPerMillionEvents(measured, { ...ASSUMPTIONS, requestLogsKept: 1 }));
+    expect(kept.steady).toBeCloseTo(appLines + (2 * 1024 * 1e6 * 0.5) / 2 ** 30, 9);
   });
 
   it('puts log-scale chart ticks on the decades around the data', () => {

@@ -47,7 +47,8 @@ const AGGREGATES = new Set([
  * checks it and adds it: DuckDB-only functions (strftime, list_*, epoch, date_part, regexp_matches ...) are the
  * usual way SQL that passes the tests fails on BigQuery.
  * REGEXP_EXTRACT: without a capture group on both engines; DuckDB answers '' where BigQuery answers NULL (NULLIF).
- * ARRAY_TO_STRING(array, delimiter) and STRPOS(text, search) (1-based, 0 when absent): the same on both.
+ * ARRAY_TO_STRING(array, delimiter), STARTS_WITH(text, prefix) and STRPOS(text, search) (1-based, 0 when absent): the
+ * same on both.
  */
 const FUNCTIONS = new Set([
   ...AGGREGATES,
@@ -69,6 +70,7 @@ const FUNCTIONS = new Set([
   'ROW_NUMBER',
   'SAFE_CONVERT_BYTES_TO_STRING',
   'SAFE_DIVIDE',
+  'STARTS_WITH',
   'STRPOS',
   'SUBSTR',
   'TIMESTAMP_SECONDS',

@@ -1,4 +1,5 @@
--- events_unique: one row per event_id, the earliest-received copy.
+-- events_unique: one row per event_id, the earliest-received copy, without synthetic events (event_id starting with
+-- 'cio-webhooks-synthetic-': `cio-webhooks smoke` test events; SYNTHETIC_EVENT_ID_PREFIX in shared/customerio/event.ts).
 -- The ledger already lands one row per event_id; this is defence in depth (a streaming insert retried after the
 -- insertId dedupe window, a manual backfill). Every view reads this one, never the table.
 -- Derived columns, so that every view agrees on them:
@@ -85,4 +86,4 @@ SELECT
       END
   END AS unsubscribe_source
 FROM ranked
-WHERE copy_rank = 1
+WHERE copy_rank = 1 AND NOT STARTS_WITH(event_id, 'cio-webhooks-synthetic-')
