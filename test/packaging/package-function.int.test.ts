@@ -1,4 +1,4 @@
-// The deployable package's cioWebhook is an esbuild bundle (scripts/package-function.ts). These tests run that
+// The deployable package's cioWebhook is an esbuild bundle (scripts/packaging/webhook-bundle.ts). These tests run that
 // bundle as Cloud Functions does, with the real functions-framework binary on the package, against the Pub/Sub
 // emulator: a bundle can build and still fail at run time (a file read by path, a module left out that is used).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -8,7 +8,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/local/emulators';
-import { packageFunction, patchSource, type PackageResult } from '../../scripts/package-function';
+import { packageFunction, type PackageResult } from '../../scripts/package-function';
+import { patchSource } from '../../scripts/packaging/slimming';
 import { TestProject, type TestSubscription } from '../support/pubsub';
 
 const ROOT = path.join(__dirname, '..', '..');
