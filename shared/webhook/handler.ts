@@ -84,14 +84,15 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
         });
         return;
       }
-      const raw = result.body;
+      // Only `release` is kept for the publish callback: a body too large to publish whole is not held meanwhile.
+      const { body: raw, release } = result;
       const verdict = verifySignature(
         { signature: req.headers['x-cio-signature'], timestamp: req.headers['x-cio-timestamp'], body: raw },
         policy,
         receivedAt,
       );
       if (!verdict.ok) {
-        result.release();
+        release();
         const { reason, detail } = verdict;
         finish('rejected_signature', { reason, detail, body_bytes: raw.length }, UNAUTHORIZED[reason]);
         return;
@@ -115,7 +116,7 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
         ...(truncated !== undefined && { truncated, published_bytes: message.data.length }),
       };
       publisher.publish(message, (err) => {
-        result.release();
+        release();
         if (err) {
           finish(err.timedOut ? 'publish_timeout' : 'publish_failed', {
             ...eventFields,
