@@ -8,7 +8,7 @@ import type { HttpFunction, Request, Response } from '@google-cloud/functions-fr
 import type { WebhookConfig } from '../config';
 import type { Fields, Logger } from '../log';
 import { BodyBudget, readBody, type BodyResult } from '../request-body';
-import type { Publisher } from './publisher';
+import { MAX_MESSAGE_BYTES, type Publisher } from './publisher';
 import { verifySignature } from './signature';
 import { messageAttributes, parseJson, readEnvelope } from './envelope';
 import { fitOneMessage } from './oversize';
@@ -94,7 +94,11 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
       if (!verdict.ok) {
         release();
         const { reason, detail } = verdict;
-        finish('rejected_signature', { reason, detail, body_bytes: raw.length }, UNAUTHORIZED[reason]);
+        const fields = { reason, detail, body_bytes: raw.length };
+        // Too large for one Pub/Sub message and not signed: too large (only a signed one is worth shrinking).
+        if (raw.length > MAX_MESSAGE_BYTES)
+          finish('body_too_large', { ...fields, max_message_bytes: MAX_MESSAGE_BYTES });
+        else finish('rejected_signature', fields, UNAUTHORIZED[reason]);
         return;
       }
 

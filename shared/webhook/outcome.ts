@@ -41,6 +41,7 @@ export const OUTCOMES: Readonly<Record<Outcome, OutcomeSpec>> = {
       'send a decompression bomb; send the body uncompressed',
     level: 'warn',
   },
+  // Over CIO_MAX_BODY_BYTES, or over one Pub/Sub message without a valid signature.
   body_too_large: { status: 413, reply: 'body too large', level: 'warn' },
   // Too many large bodies at once for this instance's memory: Customer.io retries later.
   over_body_budget: { status: 503, reply: 'temporarily unavailable', level: 'warn' },

@@ -591,11 +591,25 @@ describe('signed bodies too large for one Pub/Sub message are published smaller,
     expect(webhook.logs.at(-1)).toMatchObject({ outcome: 'published_unparseable', truncated: 'body' });
   });
 
-  it('the same 12 MiB event unsigned → 401, nothing published', async () => {
+  it('the same 12 MiB event not signed by a key of ours → 413 (only a signed one is shrunk), nothing published', async () => {
     const body = large('01TRUNCUNSIGNED', { content: 'x'.repeat(12 * MiB) });
     const sub = await project.subscribe(topicId);
-    expect((await post(webhook.url, body, { key: 'whsec-someone-else' })).status).toBe(401);
+    expect(await post(webhook.url, body, { key: 'whsec-someone-else' })).toMatchObject({
+      status: 413,
+      text: 'body too large',
+    });
+    expect(webhook.logs.at(-1)).toMatchObject({
+      severity: 'WARNING',
+      outcome: 'body_too_large',
+      reason: 'mismatch',
+      body_bytes: body.length,
+      max_message_bytes: 9 * MiB,
+    });
     expect(await sub.drain()).toEqual([]);
+    // Within one Pub/Sub message, the same failure is a 401.
+    expect(
+      (await post(webhook.url, large('01UNSIGNEDFITS', { content: 'x' }), { key: 'whsec-x' })).status,
+    ).toBe(401);
   });
 });
 
