@@ -66,8 +66,10 @@ require(${JSON.stringify(FRAMEWORK_INDEX)}).http('baseline', (req, res) => {
   );
   res.status(verdict.ok ? 200 : 401).send(verdict.ok ? 'ok' : 'no');
 });`,
-  // cioWebhook's own modules with a given publisher batching / endpoint (for tuning and the outage case).
+  // cioWebhook's own modules with a given publisher batching / endpoint (for tuning and the outage case), behind the
+  // framework as functions/index sets it up (request bodies left for the handler to read).
   'variant.js': `
+require(${JSON.stringify(path.join(DIST, 'functions', 'raw-bodies.js'))}).leaveRequestBodiesUnread();
 const shared = (m) => require(${JSON.stringify(path.join(DIST, 'shared'))} + '/' + m + '.js');
 const config = shared('config').loadWebhookConfig();
 const publisher = shared('webhook/publisher').createPublisher({

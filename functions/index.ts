@@ -5,7 +5,7 @@
 
 import * as functions from '@google-cloud/functions-framework';
 import type { HttpFunction } from '@google-cloud/functions-framework';
-import { passThroughUnparseableJson, refuseCompressedBodies } from './json-passthrough';
+import { leaveRequestBodiesUnread } from './raw-bodies';
 
 type Loader = () => HttpFunction;
 
@@ -17,8 +17,8 @@ const targets: Record<string, Loader> = {
   cioProcessor: () => (require('./processor') as typeof import('./processor')).cioProcessor,
 };
 
-passThroughUnparseableJson();
-refuseCompressedBodies();
+// Before functions-framework builds its server: each function reads its own request bytes.
+leaveRequestBodiesUnread();
 
 function lazy(load: Loader): HttpFunction {
   let handler: HttpFunction | undefined;

@@ -157,12 +157,17 @@ function identifier(env: Env, name: string, fallback: string, pattern: RegExp): 
   return value;
 }
 
+/** Cloud Run refuses larger requests before they reach the function: the default and the ceiling. */
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
 const TOPIC_ID = /^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/;
 const COLLECTION_ID = /^[A-Za-z0-9_-]{1,100}$/;
 const BQ_ID = /^[A-Za-z0-9_]{1,1024}$/;
 
 function logLevel(env: Env): LogLevel {
-  return oneOf(env, ENV.logLevel, LOG_LEVELS, 'info');
+  // `warn` is how most tools spell it; Cloud Logging's severity, and ours, is `warning`.
+  const level = oneOf(env, ENV.logLevel, [...LOG_LEVELS, 'warn'] as const, 'info');
+  return level === 'warn' ? 'warning' : level;
 }
 
 function signatureMaxAgeSeconds(env: Env): number {
@@ -204,7 +209,7 @@ export function loadWebhookConfig(env: Env = process.env): WebhookConfig {
     maxAgeSeconds: signatureMaxAgeSeconds(env),
     maxFutureSeconds: integer(env, ENV.maxFutureSeconds, 300, 0, 86400),
     eventsTopic: identifier(env, ENV.eventsTopic, 'cio-events', TOPIC_ID),
-    maxBodyBytes: integer(env, ENV.maxBodyBytes, 5 * 1024 * 1024, 1024, 9 * 1024 * 1024),
+    maxBodyBytes: integer(env, ENV.maxBodyBytes, MAX_BODY_BYTES, 1024, MAX_BODY_BYTES),
     logLevel: logLevel(env),
   };
 }

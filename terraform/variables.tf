@@ -121,13 +121,13 @@ variable "signature_max_future_seconds" {
 }
 
 variable "max_body_bytes" {
-  description = "CIO_MAX_BODY_BYTES: larger request bodies get 413. Events with Body Content (data.content) can be large HTML."
+  description = "CIO_MAX_BODY_BYTES: larger request bodies get 413. Events with Body Content (data.content) can be large HTML; signed ones over one Pub/Sub message (9 MiB) are published without it (README \"Large events\")."
   type        = number
-  default     = 5242880
+  default     = 33554432
 
   validation {
-    condition     = var.max_body_bytes >= 1024 && var.max_body_bytes <= 9437184
-    error_message = "max_body_bytes must be between 1024 and 9437184 (the limits shared/config.ts enforces; Pub/Sub messages stop at 10 MB)."
+    condition     = var.max_body_bytes >= 1024 && var.max_body_bytes <= 33554432
+    error_message = "max_body_bytes must be between 1024 and 33554432 (the limits shared/config.ts enforces; Cloud Run refuses requests over 32 MiB)."
   }
 }
 

@@ -11,7 +11,33 @@ describe('webhook config', () => {
     expect(c.maxAgeSeconds).toBe(691200);
     expect(c.maxFutureSeconds).toBe(300);
     expect(c.eventsTopic).toBe('cio-events');
-    expect(c.maxBodyBytes).toBe(5242880);
+    expect(c.maxBodyBytes).toBe(33554432);
+    expect(c.logLevel).toBe('info');
+  });
+
+  it("takes CIO_MAX_BODY_BYTES up to Cloud Run's 32 MiB request limit, no further", () => {
+    expect(loadWebhookConfig({ ...base, CIO_MAX_BODY_BYTES: '33554432' }).maxBodyBytes).toBe(33554432);
+    expect(loadWebhookConfig({ ...base, CIO_MAX_BODY_BYTES: '1048576' }).maxBodyBytes).toBe(1048576);
+    expect(() => loadWebhookConfig({ ...base, CIO_MAX_BODY_BYTES: '33554433' })).toThrow(
+      /CIO_MAX_BODY_BYTES: must be between 1024 and 33554432, got 33554433/,
+    );
+  });
+
+  it.each([
+    ['warn', 'warning'],
+    ['WARN', 'warning'],
+    ['warning', 'warning'],
+    ['debug', 'debug'],
+    ['error', 'error'],
+  ])('LOG_LEVEL=%s is %s', (value, level) => {
+    expect(loadWebhookConfig({ ...base, LOG_LEVEL: value }).logLevel).toBe(level);
+    expect(loadProcessorConfig({ GOOGLE_CLOUD_PROJECT: 'p', LOG_LEVEL: value }).logLevel).toBe(level);
+  });
+
+  it('refuses an unknown LOG_LEVEL, naming the variable and the accepted values', () => {
+    expect(() => loadWebhookConfig({ ...base, LOG_LEVEL: 'verbose' })).toThrow(
+      /LOG_LEVEL: must be one of debug, info, warning, error, warn, got "verbose"/,
+    );
   });
 
   it('refuses to start without a signing key, naming the variable', () => {

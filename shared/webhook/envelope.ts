@@ -22,9 +22,9 @@ export interface Envelope {
  * fail other requests' messages too). */
 export const MAX_ATTRIBUTE_BYTES = 1024;
 
-type JsonObject = Record<string, unknown>;
+export type JsonObject = Record<string, unknown>;
 
-function isPlainObject(value: unknown): value is JsonObject {
+export function isPlainObject(value: unknown): value is JsonObject {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
@@ -60,28 +60,24 @@ function truncateUtf8(text: string, maxBytes: number): string {
   return bytes.subarray(0, end).toString('utf8');
 }
 
-function parse(raw: Buffer): { ok: true; value: unknown } | { ok: false } {
+/** What JSON.parse makes of a body, read once and shared by the labels and, for an oversized body, its shrinking. */
+export type ParsedJson = { ok: true; value: unknown } | { ok: false };
+
+export function parseJson(raw: Buffer): ParsedJson {
+  // A UTF-8 byte order mark is not JSON, but the processor's decoder drops it (TextDecoder does): so do the labels.
+  const start = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
   try {
     // Invalid UTF-8 decodes to U+FFFD rather than throwing; V8's JSON.parse is not recursive, so deep nesting is fine.
-    return { ok: true, value: JSON.parse(raw.toString('utf8')) as unknown };
+    return { ok: true, value: JSON.parse(raw.toString('utf8', start)) as unknown };
   } catch {
     return { ok: false };
   }
 }
 
-/**
- * `alreadyParsed`: what the framework parsed from these exact bytes as `application/json`, if anything; used when it
- * is a plain object so a large body is not parsed twice. Anything else is re-read from `raw`.
- */
-export function readEnvelope(raw: Buffer, alreadyParsed?: unknown): Envelope {
-  let body: unknown;
-  if (raw.length > 0 && isPlainObject(alreadyParsed)) {
-    body = alreadyParsed;
-  } else {
-    const parsed = parse(raw);
-    if (!parsed.ok) return { parseError: 'invalid_json' };
-    body = parsed.value;
-  }
+/** The labels of a body; `json` is `parseJson(raw)`, passed when the caller needs the parsed body too. */
+export function readEnvelope(raw: Buffer, json: ParsedJson = parseJson(raw)): Envelope {
+  if (!json.ok) return { parseError: 'invalid_json' };
+  const body = json.value;
   if (!isPlainObject(body)) return { parseError: 'not_an_object' };
 
   // object_type and metric are only labels: an oversized one (no real event has one) is cut, not refused.
@@ -103,7 +99,7 @@ function validEventId(eventId: string): boolean {
   return encoded.length <= MAX_ATTRIBUTE_BYTES && encoded.toString('utf8') === eventId;
 }
 
-/** The attributes of the Pub/Sub message (DESIGN.md "Pub/Sub message published by the webhook"). */
+/** The attributes of the Pub/Sub message (README "The webhook (`cioWebhook`)"). */
 export function messageAttributes(
   envelope: Envelope,
   cioTimestamp: string,

@@ -1,13 +1,27 @@
-// The webhook's request → response logic (status codes: DESIGN.md "Webhook status codes"). Customer.io retries
-// anything but a 2xx and holds back later events meanwhile, so: 2xx only once Pub/Sub holds the exact bytes, a signed
-// body is accepted whatever it contains, 401 only for requests Customer.io did not sign, 503 when we could not store.
+// The webhook's request → reply logic (README "The webhook (`cioWebhook`)" has the table). Customer.io retries
+// anything but a 2xx and holds back later events meanwhile, so: 2xx only once Pub/Sub holds the event; a signed body
+// is accepted whatever it contains and whatever its headers call it; 401 only for requests Customer.io did not sign;
+// 503 when we could not store it.
 
+import type { Domain } from 'node:domain';
 import type { HttpFunction, Request, Response } from '@google-cloud/functions-framework';
 import type { WebhookConfig } from '../config';
 import type { Fields, Logger } from '../log';
-import type { Publisher } from './publisher';
-import { verifySignature, type SignatureFailure } from './signature';
-import { messageAttributes, readEnvelope } from './envelope';
+import { BodyBudget, readBody, type BodyResult } from '../request-body';
+import { MAX_MESSAGE_BYTES, type Publisher } from './publisher';
+import { verifySignature } from './signature';
+import { messageAttributes, parseJson, readEnvelope } from './envelope';
+import { fitOneMessage } from './oversize';
+import { BODY_FAILURES, OUTCOMES, UNAUTHORIZED, type Outcome } from './outcome';
+
+/** A body up to this size never waits on the budget below: real events are a few KB. */
+export const SMALL_BODY_BYTES = 1024 * 1024;
+/**
+ * Bytes of larger bodies one instance holds at once. Reading, parsing and (over one Pub/Sub message) shrinking a
+ * body takes about four times its size, so this keeps the worst case within the default 512 MiB instance; with
+ * CIO_MAX_BODY_BYTES at 32 MiB, two such bodies fit at once, and a third waits for a retry (503).
+ */
+export const LARGE_BODIES_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export interface WebhookHandlerDeps {
   config: Pick<WebhookConfig, 'signingKeys' | 'maxAgeSeconds' | 'maxFutureSeconds' | 'maxBodyBytes'>;
@@ -15,21 +29,14 @@ export interface WebhookHandlerDeps {
   logger: Logger;
   /** Milliseconds since the epoch; injectable so tests can sit exactly on the timestamp window's edges. */
   now?: () => number;
+  /** Shared by every request this handler serves (default: SMALL_BODY_BYTES, LARGE_BODIES_BUDGET_BYTES). */
+  budget?: BodyBudget;
 }
-
-/** Short and fixed: the reason an operator needs, nothing about keys or the expected signature. */
-const UNAUTHORIZED: Record<SignatureFailure, string> = {
-  unsigned: 'missing signature',
-  malformed: 'malformed signature',
-  mismatch: 'invalid signature',
-  stale: 'timestamp too old',
-  future: 'timestamp in the future',
-};
-
-const EMPTY = Buffer.alloc(0);
 
 // Node's own response API rather than Express's res.send(), which hashes every body for an ETag (no use on a POST
 // reply) and re-parses the content type: a measurable share of this function's CPU time per request.
+// A body left unread (refused before or while reading it) is read to its end and discarded by Node once the reply
+// is sent, so the client gets the reply whole and no memory holds what it still sends.
 function reply(res: Response, status: number, text: string): void {
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
@@ -41,73 +48,95 @@ function reply(res: Response, status: number, text: string): void {
 export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
   const { config, publisher, logger } = deps;
   const now = deps.now ?? Date.now;
+  const budget = deps.budget ?? new BodyBudget(LARGE_BODIES_BUDGET_BYTES, SMALL_BODY_BYTES);
+  const limits = { maxBytes: config.maxBodyBytes, budget };
   const policy = {
     keys: config.signingKeys,
     maxAgeSeconds: config.maxAgeSeconds,
     maxFutureSeconds: config.maxFutureSeconds,
   };
 
-  // Not async: the publish result comes back through a callback (see shared/webhook/publisher.ts on domains and promises).
+  // Not async: the body and the publish result come back through callbacks (see shared/webhook/publisher.ts on
+  // domains and promises).
   return (req: Request, res: Response): void => {
     const started = performance.now();
     const receivedAt = now();
-    const done = (level: 'info' | 'warn' | 'error', status: number, outcome: string, fields: Fields = {}) => {
+    /** Replies as the outcome says (unless the client is gone) and writes the request's one log line. */
+    const finish = (outcome: Outcome, fields: Fields, text?: string) => {
+      const { status, reply: fixed, level } = OUTCOMES[outcome];
+      if (status !== undefined) reply(res, status, text ?? fixed ?? '');
       const latency_ms = Math.round((performance.now() - started) * 10) / 10;
       logger[level]('webhook request', { outcome, status, latency_ms, ...fields });
     };
 
     if (req.method !== 'POST') {
-      res.set('Allow', 'POST');
-      reply(res, 405, 'method not allowed');
-      done('info', 405, 'method_not_allowed', { method: req.method });
-      return;
-    }
-    // The framework keeps the exact bytes it read; without a body (or a content type it reads) there are none.
-    const raw = Buffer.isBuffer(req.rawBody) ? req.rawBody : EMPTY;
-    if (raw.length > config.maxBodyBytes) {
-      reply(res, 413, 'body too large');
-      done('warn', 413, 'body_too_large', { body_bytes: raw.length, max_body_bytes: config.maxBodyBytes });
+      res.setHeader('Allow', 'POST');
+      finish('method_not_allowed', { method: req.method });
       return;
     }
 
-    const verdict = verifySignature(
-      { signature: req.headers['x-cio-signature'], timestamp: req.headers['x-cio-timestamp'], body: raw },
-      policy,
-      receivedAt,
-    );
-    if (!verdict.ok) {
-      reply(res, 401, UNAUTHORIZED[verdict.reason]);
-      done('warn', 401, 'rejected_signature', { reason: verdict.reason, detail: verdict.detail });
-      return;
-    }
-
-    const envelope = readEnvelope(raw, req.is('application/json') ? (req.body as unknown) : undefined);
-    const eventFields = {
-      event_id: envelope.eventId,
-      object_type: envelope.objectType,
-      metric: envelope.metric,
-      key_index: verdict.keyIndex,
-      body_bytes: raw.length,
-      ...(envelope.parseError !== undefined && { parse_error: envelope.parseError }),
-    };
-    const message = {
-      data: raw,
-      attributes: messageAttributes(envelope, verdict.timestamp, new Date(receivedAt)),
-    };
-    publisher.publish(message, (err) => {
-      if (err) {
-        reply(res, 503, 'temporarily unavailable');
-        done('error', 503, err.timedOut ? 'publish_timeout' : 'publish_failed', {
-          ...eventFields,
-          error: err,
-          ...(err.code !== undefined && { grpc_code: err.code }),
+    const onBody = (result: BodyResult) => {
+      if (!result.ok) {
+        finish(BODY_FAILURES[result.failure], {
+          body_bytes: result.bytes,
+          ...(result.failure === 'too_large' && { max_body_bytes: config.maxBodyBytes }),
+          ...(result.failure === 'compressed' && { content_encoding: req.headers['content-encoding'] }),
         });
         return;
       }
-      reply(res, 200, 'ok');
-      // A signed body that is not an event is parked downstream; WARNING so it is noticed.
-      if (envelope.parseError !== undefined) done('warn', 200, 'published_unparseable', eventFields);
-      else done('info', 200, 'published', eventFields);
-    });
+      // Only `release` is kept for the publish callback: a body too large to publish whole is not held meanwhile.
+      const { body: raw, release } = result;
+      const verdict = verifySignature(
+        { signature: req.headers['x-cio-signature'], timestamp: req.headers['x-cio-timestamp'], body: raw },
+        policy,
+        receivedAt,
+      );
+      if (!verdict.ok) {
+        release();
+        const { reason, detail } = verdict;
+        const fields = { reason, detail, body_bytes: raw.length };
+        // Too large for one Pub/Sub message and not signed: too large (only a signed one is worth shrinking).
+        if (raw.length > MAX_MESSAGE_BYTES)
+          finish('body_too_large', { ...fields, max_message_bytes: MAX_MESSAGE_BYTES });
+        else finish('rejected_signature', fields, UNAUTHORIZED[reason]);
+        return;
+      }
+
+      const json = parseJson(raw);
+      const envelope = readEnvelope(raw, json);
+      const message = fitOneMessage(
+        { data: raw, attributes: messageAttributes(envelope, verdict.timestamp, new Date(receivedAt)) },
+        json,
+        envelope,
+      );
+      const { truncated } = message.attributes;
+      const eventFields = {
+        event_id: envelope.eventId,
+        object_type: envelope.objectType,
+        metric: envelope.metric,
+        key_index: verdict.keyIndex,
+        body_bytes: raw.length,
+        ...(envelope.parseError !== undefined && { parse_error: envelope.parseError }),
+        ...(truncated !== undefined && { truncated, published_bytes: message.data.length }),
+      };
+      publisher.publish(message, (err) => {
+        release();
+        if (err) {
+          finish(err.timedOut ? 'publish_timeout' : 'publish_failed', {
+            ...eventFields,
+            error: err,
+            ...(err.code !== undefined && { grpc_code: err.code }),
+          });
+          return;
+        }
+        if (envelope.parseError !== undefined) finish('published_unparseable', eventFields);
+        else if (truncated !== undefined) finish('published_truncated', eventFields);
+        else finish('published', eventFields);
+      });
+    };
+    // The body arrives from the request's stream events, outside the request's domain: bound to it, an exception
+    // still reaches functions-framework's handler for it (a 500 for this request) instead of ending the instance.
+    const domain = (process as { domain?: Domain }).domain;
+    readBody(req, limits, domain ? domain.bind(onBody) : onBody);
   };
 }

@@ -13,6 +13,7 @@
 
 import type { Domain } from 'node:domain';
 import { PubSub, v1, type CallOptions } from '@google-cloud/pubsub';
+import { MessageBatch } from './message-batch';
 
 export interface OutgoingMessage {
   data: Buffer;
@@ -45,8 +46,11 @@ export const DEFAULT_BATCHING: Batching = { maxMessages: 1000, maxMilliseconds: 
 /** Total time a publish may take, client retries included, before the webhook gives up and answers 503. */
 export const DEFAULT_PUBLISH_BUDGET_MS = 2500;
 
-/** A Publish request may carry 10 MB; the same margin for framing the Pub/Sub client keeps. */
-const MAX_CALL_BYTES = 9 * 1024 * 1024;
+/**
+ * A Publish request may carry 10 MB (10^7 bytes); this leaves the margin for framing that the Pub/Sub client keeps.
+ * It is also the largest message the webhook publishes: one alone in its call (see shared/webhook/oversize.ts).
+ */
+export const MAX_MESSAGE_BYTES = 9 * 1024 * 1024;
 
 export interface PublisherOptions {
   projectId: string;
@@ -101,7 +105,7 @@ function outsideDomain(fn: () => void): void {
 }
 
 /** An upper bound of the message's size in the request: UTF-8 needs at most 3 bytes per UTF-16 unit. */
-function sizeOf(message: OutgoingMessage): number {
+export function messageBytes(message: OutgoingMessage): number {
   let bytes = message.data.length;
   for (const key in message.attributes) bytes += 3 * (key.length + message.attributes[key].length) + 8;
   return bytes;
@@ -145,16 +149,13 @@ export function createPublisher(options: PublisherOptions): Publisher {
     },
   };
 
-  let queue: Pending[] = [];
-  let queueBytes = 0;
-  /** When the oldest queued message was handed to us. */
-  let queueSince = 0;
+  const batch = new MessageBatch<Pending>({ maxMessages, maxBytes: MAX_MESSAGE_BYTES });
   let inFlight = 0;
   let timer: NodeJS.Timeout | undefined;
   let idle: Array<() => void> = [];
 
   const settled = () => {
-    if (inFlight > 0 || queue.length > 0) return;
+    if (inFlight > 0 || batch.length > 0) return;
     const waiting = idle;
     idle = [];
     for (const resume of waiting) resume();
@@ -165,16 +166,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
   function sendQueued(): void {
     clearTimeout(timer);
     timer = undefined;
-    const batch = queue;
     // A message waits at most `maxMilliseconds` before its call starts, so the oldest one's budget bounds them all.
-    const expiresIn = queueSince + budgetMs - performance.now();
-    queue = [];
-    queueBytes = 0;
+    const expiresIn = batch.oldestAt + budgetMs - performance.now();
+    const sending = batch.take();
     inFlight++;
     // One timer per call, not per message: the call's answer may never come (a peer that accepts and stays silent).
     const expiry = setTimeout(() => {
       const err = new PublishError(`publish not acknowledged within ${budgetMs} ms`, true, undefined);
-      for (const pending of batch) settle(pending, err);
+      for (const pending of sending) settle(pending, err);
     }, expiresIn);
     const done = (err: unknown, messageIds?: readonly string[] | null) => {
       clearTimeout(expiry);
@@ -182,17 +181,17 @@ export function createPublisher(options: PublisherOptions): Publisher {
       if (err) {
         const reason = err instanceof Error ? err.message : String(err);
         const failure = new PublishError(`publish failed: ${reason}`, false, grpcCode(err), { cause: err });
-        for (const pending of batch) settle(pending, failure);
+        for (const pending of sending) settle(pending, failure);
       } else {
-        for (let i = 0; i < batch.length; i++) settle(batch[i], undefined, messageIds?.[i] ?? '');
+        for (let i = 0; i < sending.length; i++) settle(sending[i], undefined, messageIds?.[i] ?? '');
       }
-      if (queue.length > 0 && inFlight === 0) send();
+      if (batch.length > 0 && inFlight === 0) send();
       else settled();
     };
     const call = (ready: v1.PublisherClient) => {
       try {
         // Never an ordering key: an ordered queue stops publishing for its key after one failure.
-        ready.publish({ topic, messages: batch.map((p) => p.message) }, callOptions, (err, response) =>
+        ready.publish({ topic, messages: sending.map((p) => p.message) }, callOptions, (err, response) =>
           done(err, response?.messageIds),
         );
       } catch (err) {
@@ -216,16 +215,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
 
   return {
     publish(message, callback) {
-      const bytes = sizeOf(message);
-      if (queue.length > 0 && queueBytes + bytes > MAX_CALL_BYTES) send();
-      if (queue.length === 0) queueSince = performance.now();
-      queue.push({ message, callback });
-      queueBytes += bytes;
-      if (inFlight === 0 || queue.length >= maxMessages) send();
+      const bytes = messageBytes(message);
+      if (!batch.canFit(bytes)) send();
+      batch.add({ message, callback }, bytes, performance.now());
+      if (inFlight === 0 || batch.isFull()) send();
       else if (timer === undefined) outsideDomain(() => (timer = setTimeout(send, maxMilliseconds)));
     },
     async close() {
-      if (queue.length > 0) send();
+      if (batch.length > 0) send();
       await new Promise<void>((resolve) => {
         idle.push(resolve);
         settled();

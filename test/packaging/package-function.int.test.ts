@@ -1,13 +1,15 @@
-// The deployable package's cioWebhook is an esbuild bundle (scripts/package-function.ts). These tests run that
+// The deployable package's cioWebhook is an esbuild bundle (scripts/packaging/webhook-bundle.ts). These tests run that
 // bundle as Cloud Functions does, with the real functions-framework binary on the package, against the Pub/Sub
 // emulator: a bundle can build and still fail at run time (a file read by path, a module left out that is used).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/local/emulators';
-import { packageFunction, patchSource, type PackageResult } from '../../scripts/package-function';
+import { packageFunction, type PackageResult } from '../../scripts/package-function';
+import { patchSource } from '../../scripts/packaging/slimming';
 import { TestProject, type TestSubscription } from '../support/pubsub';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -16,6 +18,7 @@ const FRAMEWORK_MAIN = path.join(
   'main.js',
 );
 const KEY = 'whsec-package-test';
+const MiB = 1024 * 1024;
 const EVENT = readFileSync(path.join(ROOT, 'test', 'fixtures', 'events', 'email-delivered-broadcast.json'));
 
 let work: string;
@@ -84,14 +87,40 @@ async function serve(env: Record<string, string>): Promise<Served> {
   return { child, port, stderr: () => stderr, stdout: () => stdout, exited };
 }
 
-async function post(port: number, body: Buffer, headers: Record<string, string>): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${port}/`, {
-    method: 'POST',
-    body: new Uint8Array(body),
-    headers,
+/**
+ * The reply's status. A server may answer before it has read the body (413, 503): the reply counts, and an error
+ * writing the rest of the body after it (the server stopped reading) does not.
+ */
+function post(port: number, body: Buffer, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let status: number | undefined;
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/',
+        headers: { ...headers, 'content-length': body.length },
+      },
+      (res) => {
+        status = res.statusCode;
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', (err) => {
+      if (status === undefined) reject(err);
+    });
+    req.end(body);
   });
-  await response.arrayBuffer();
-  return response.status;
+}
+
+/** The process's peak resident set so far, as Linux reports it. */
+function peakRssMiB(pid: number): string {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kB = /^VmHWM:\s+(\d+) kB$/m.exec(status);
+  if (!kB) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return `${(Number(kB[1]) / 1024).toFixed(0)} MiB`;
 }
 
 function signed(body: Buffer): Record<string, string> {
@@ -190,6 +219,55 @@ describe('the packaged cioWebhook (one bundle)', () => {
       expect(await post(served.port, EVENT, headers)).toBe(401);
       expect(await subscription.drain()).toEqual([]);
     });
+
+    // Bounded memory, shown rather than asserted (the figure depends on the machine): the instance's peak resident
+    // set (VmHWM) around the largest bodies it accepts. README "The webhook (`cioWebhook`)" quotes it.
+    it('publishes a signed 30 MiB event without data.content, refuses 32 MiB + 1 unread; prints the peak RSS', async () => {
+      const peak = () => peakRssMiB(served.child.pid!);
+      const figures: string[] = [`after start and small requests: ${peak()}`];
+      const large = (n: number) =>
+        Buffer.from(
+          JSON.stringify({
+            event_id: `01LARGE${n}`,
+            object_type: 'email',
+            metric: 'sent',
+            data: { delivery_id: `d-${n}`, content: 'x'.repeat(30 * MiB) },
+          }),
+        );
+
+      const one = large(0);
+      expect(await post(served.port, one, signed(one))).toBe(200);
+      const [message] = await subscription.drain();
+      expect(message!.attributes).toMatchObject({
+        event_id: '01LARGE0',
+        truncated: 'data.content',
+        original_bytes: String(one.length),
+      });
+      expect(JSON.parse(message!.data.toString())).toEqual({
+        event_id: '01LARGE0',
+        object_type: 'email',
+        metric: 'sent',
+        data: { delivery_id: 'd-0' },
+      });
+      figures.push(`after one signed ${(one.length / MiB).toFixed(1)} MiB event: ${peak()}`);
+
+      const over = Buffer.alloc(32 * MiB + 1, 'x');
+      expect(await post(served.port, over, signed(over))).toBe(413);
+      figures.push(`after a 32 MiB + 1 body (413, unread): ${peak()}`);
+
+      // Three at once: the 64 MiB budget for large bodies holds two; a third arriving meanwhile gets 503 (retried).
+      const bodies = [1, 2, 3].map(large);
+      const statuses = await Promise.all(bodies.map((body) => post(served.port, body, signed(body))));
+      expect(statuses.every((status) => status === 200 || status === 503)).toBe(true);
+      expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(2);
+      const published = (await subscription.drain()).map((m) => m.attributes.event_id);
+      expect(published.sort()).toEqual(
+        statuses.flatMap((status, i) => (status === 200 ? [`01LARGE${i + 1}`] : [])).sort(),
+      );
+      figures.push(`after three at once (${statuses.join(', ')}): ${peak()}`);
+      console.log(`cioWebhook instance peak RSS (VmHWM)\n  ${figures.join('\n  ')}`);
+      expect(served.child.exitCode).toBeNull();
+    }, 120_000);
   });
 
   // The failure paths run through gax's error and retry code: the bundle must carry what they read, and a failed

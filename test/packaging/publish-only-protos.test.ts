@@ -1,8 +1,8 @@
-// The descriptor the cioWebhook bundle gives its Pub/Sub client (scripts/publish-only-protos.ts). If it lost a type or
-// a field that Publish sends, the client would encode messages wrongly or fail on the first request; the packaging
-// tests publish through it end to end, these pin the pruning itself.
+// The descriptor the cioWebhook bundle gives its Pub/Sub client (scripts/packaging/publish-only-protos.ts). If it
+// lost a type or a field that Publish sends, the client would encode messages wrongly or fail on the first request;
+// the packaging tests publish through it end to end, these pin the pruning itself.
 import { readFileSync } from 'node:fs';
-import { publishOnlyProtos, type ProtoNode } from '../../scripts/publish-only-protos';
+import { publishOnlyProtos, type ProtoNode } from '../../scripts/packaging/publish-only-protos';
 
 const PUBSUB_DESCRIPTOR: ProtoNode = JSON.parse(
   readFileSync(require.resolve('@google-cloud/pubsub-api/build/protos/protos.json'), 'utf8'),

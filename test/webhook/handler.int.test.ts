@@ -1,7 +1,9 @@
-// cioWebhook end to end: real functions-framework server (as production builds it: functions/index installs the
-// JSON pass-through), real Pub/Sub client, real emulator. Messages are pulled back from the emulator.
+// cioWebhook end to end: real functions-framework server (as production builds it: functions/index leaves request
+// bodies to the handler), real Pub/Sub client, real emulator. Messages are pulled back from the emulator.
 import fs from 'node:fs';
 import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import zlib from 'node:zlib';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import '../../functions/index';
@@ -11,7 +13,8 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { loadWebhookConfig, type WebhookConfig } from '../../shared/config';
 import { createLogger } from '../../shared/log';
 import { createPublisher, type Publisher } from '../../shared/webhook/publisher';
-import { createWebhookHandler } from '../../shared/webhook/handler';
+import { createWebhookHandler, type WebhookHandlerDeps } from '../../shared/webhook/handler';
+import { BodyBudget } from '../../shared/request-body';
 import { freePort } from '../../scripts/local/emulators';
 import { TestProject, type PulledMessage } from '../support/pubsub';
 
@@ -48,7 +51,7 @@ async function serve(handler: HttpFunction): Promise<{ url: string; close(): Pro
 async function startWebhook(
   publisher: Publisher,
   overrides: Partial<WebhookConfig> = {},
-  now?: () => number,
+  deps: Pick<WebhookHandlerDeps, 'now' | 'budget'> = {},
 ): Promise<Served> {
   const logs: LogLine[] = [];
   const logger = createLogger('debug', { function: 'cioWebhook' }, (line) => logs.push(JSON.parse(line)));
@@ -56,7 +59,7 @@ async function startWebhook(
     ...loadWebhookConfig({ GOOGLE_CLOUD_PROJECT: 'unused', CIO_WEBHOOK_SIGNING_KEYS: KEYS.join(',') }),
     ...overrides,
   };
-  const server = await serve(createWebhookHandler({ config, publisher, logger, ...(now && { now }) }));
+  const server = await serve(createWebhookHandler({ config, publisher, logger, ...deps }));
   return {
     ...server,
     logs,
@@ -191,11 +194,11 @@ describe('signed events are published byte for byte', () => {
     expect(onlyMessage(await sub.drain()).data.toString('utf8')).toBe(pretty);
   });
 
-  it('a 5 MiB event (the limit) is published whole', async () => {
+  it('an 8 MiB event (within one Pub/Sub message) is published whole', async () => {
     const head = '{"event_id":"01BIG","object_type":"email","metric":"sent","data":{"content":"';
     const tail = '"}}';
-    const body = head + 'x'.repeat(5 * MiB - head.length - tail.length) + tail;
-    expect(Buffer.byteLength(body)).toBe(5 * MiB);
+    const body = head + 'x'.repeat(8 * MiB - head.length - tail.length) + tail;
+    expect(Buffer.byteLength(body)).toBe(8 * MiB);
     const sub = await project.subscribe(topicId);
     expect((await post(webhook.url, body, { key: KEYS[0] })).status).toBe(200);
     const message = onlyMessage(await sub.drain());
@@ -291,7 +294,7 @@ describe('signed bodies that are not events are published flagged, never refused
     });
   });
 
-  it('a signed empty body sent without Content-Type (the framework keeps no raw body) → 200 flagged', async () => {
+  it('a signed empty body sent without Content-Type → 200 flagged', async () => {
     const sub = await project.subscribe(topicId);
     const res = await post(webhook.url, undefined, {
       headers: signedHeaders(KEYS[0], ''),
@@ -384,7 +387,6 @@ describe('requests Customer.io did not sign, or cannot be accepted, publish noth
       ['non-numeric timestamp', post(webhook.url, body, { key: KEYS[0], timestamp: 'now' })],
       ['8 days + 100 s old', post(webhook.url, body, { key: KEYS[0], timestamp: String(ts() - 691300) })],
       ['400 s in the future', post(webhook.url, body, { key: KEYS[0], timestamp: String(ts() + 400) })],
-      ['5 MiB + 1 byte, signed', post(webhook.url, 'x'.repeat(5 * MiB + 1), { key: KEYS[0] })],
     ];
     const results = await Promise.all(cases.map(async ([name, res]) => ({ name, ...(await res) })));
 
@@ -400,7 +402,6 @@ describe('requests Customer.io did not sign, or cannot be accepted, publish noth
       { name: 'non-numeric timestamp', status: 401, text: 'malformed signature' },
       { name: '8 days + 100 s old', status: 401, text: 'timestamp too old' },
       { name: '400 s in the future', status: 401, text: 'timestamp in the future' },
-      { name: '5 MiB + 1 byte, signed', status: 413, text: 'body too large' },
     ]);
     expect(results[0].headers.get('allow')).toBe('POST');
     expect(results[1].headers.get('allow')).toBe('POST');
@@ -431,7 +432,7 @@ describe('requests Customer.io did not sign, or cannot be accepted, publish noth
     const edge = await startWebhook(
       createPublisher({ projectId: project.projectId, topic: topicId, apiEndpoint: project.host }),
       { maxAgeSeconds: 3600, maxFutureSeconds: 60 },
-      () => now * 1000,
+      { now: () => now * 1000 },
     );
     try {
       const sub = await project.subscribe(topicId);
@@ -444,6 +445,261 @@ describe('requests Customer.io did not sign, or cannot be accepted, publish noth
     } finally {
       await edge.close();
     }
+  });
+});
+
+describe('the signature is checked on the bytes as sent, whatever the headers call them', () => {
+  const event = (id: string) => `{"event_id":"${id}","object_type":"email","metric":"delivered"}`;
+
+  it.each<[string, string | null]>([
+    ['a charset the framework refused with an HTML 415 (iso-8859-1)', 'application/json; charset=iso-8859-1'],
+    ['no Content-Type at all (the framework kept no bytes: "invalid signature")', null],
+    ['a form Content-Type', 'application/x-www-form-urlencoded'],
+  ])('%s → 200, published byte for byte and labelled', async (_, contentType) => {
+    const id = `01HDR${(contentType ?? 'none').replace(/\W/g, '').slice(0, 20)}`;
+    const sub = await project.subscribe(topicId);
+    const res = await post(webhook.url, event(id), { key: KEYS[0], contentType });
+    expect(res).toMatchObject({ status: 200, text: 'ok' });
+    const message = onlyMessage(await sub.drain());
+    expect(message.data.toString()).toBe(event(id));
+    expect(message.attributes).toMatchObject({ event_id: id, object_type: 'email', metric: 'delivered' });
+  });
+
+  it('a compressed body → 415 saying why, unread, in plain text; logged with its encoding', async () => {
+    const body = zlib.gzipSync(event('01GZIP'));
+    const sub = await project.subscribe(topicId);
+    const res = await post(webhook.url, body, { key: KEYS[0], headers: { 'content-encoding': 'gzip' } });
+    expect(res.status).toBe(415);
+    expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(res.text).toMatch(/decompression bomb/);
+    expect(webhook.logs.at(-1)).toMatchObject({
+      severity: 'WARNING',
+      outcome: 'compressed_body',
+      status: 415,
+      content_encoding: 'gzip',
+    });
+    expect(await sub.drain()).toEqual([]);
+  });
+});
+
+interface Raw {
+  status: number;
+  text: string;
+}
+
+/**
+ * A POST by node:http: `chunks` are written one by one (chunked unless `length` declares the size); with `hold`,
+ * the request stays open after them until `finish(rest)`. A reply that comes before the body ends counts; an error
+ * writing the rest after it (the server stopped reading) does not.
+ */
+function rawPost(
+  url: string,
+  headers: Record<string, string>,
+  chunks: Buffer[],
+  options: { length?: number; hold?: boolean } = {},
+) {
+  let finish: (rest: Buffer) => void = () => undefined;
+  const reply = new Promise<Raw>((resolve, reject) => {
+    let answered = false;
+    const req = http.request(url, {
+      method: 'POST',
+      headers: { ...headers, ...(options.length !== undefined && { 'content-length': options.length }) },
+    });
+    req.on('response', (res) => {
+      answered = true;
+      const parts: Buffer[] = [];
+      res.on('data', (part: Buffer) => parts.push(part));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString() }));
+    });
+    req.on('error', (err) => {
+      if (!answered) reject(err);
+    });
+    for (const chunk of chunks) req.write(chunk);
+    if (options.hold) finish = (rest) => void req.end(rest);
+    else req.end();
+  });
+  return { reply, finish: (rest: Buffer) => finish(rest) };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 20_000; !condition();) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('signed bodies too large for one Pub/Sub message are published smaller, never refused', () => {
+  const large = (id: string, bulk: Record<string, unknown>) =>
+    Buffer.from(
+      JSON.stringify({
+        event_id: id,
+        object_type: 'email',
+        metric: 'sent',
+        timestamp: 1_750_000_000,
+        data: { delivery_id: 'dlv-9', identifiers: { cio_id: 'c0ffee' }, ...bulk },
+      }),
+    );
+
+  it('a 12 MiB sent event with Body Content → 200, without data.content and data.headers, which the attributes name', async () => {
+    const body = large('01TRUNC', {
+      content: 'x'.repeat(10 * MiB),
+      headers: { 'X-Pad': ['y'.repeat(2 * MiB)] },
+    });
+    const sub = await project.subscribe(topicId);
+    const timestamp = nowSeconds();
+    const res = await post(webhook.url, body, { key: KEYS[0], timestamp });
+    expect(res).toMatchObject({ status: 200, text: 'ok' });
+    const message = onlyMessage(await sub.drain());
+    expect(JSON.parse(message.data.toString())).toEqual({
+      event_id: '01TRUNC',
+      object_type: 'email',
+      metric: 'sent',
+      timestamp: 1_750_000_000,
+      data: { delivery_id: 'dlv-9', identifiers: { cio_id: 'c0ffee' } },
+    });
+    expect(message.attributes).toEqual({
+      event_id: '01TRUNC',
+      object_type: 'email',
+      metric: 'sent',
+      cio_timestamp: timestamp,
+      received_at: expect.any(String),
+      truncated: 'data.content,data.headers',
+      original_bytes: String(body.length),
+    });
+    expect(webhook.logs.at(-1)).toMatchObject({
+      severity: 'WARNING',
+      outcome: 'published_truncated',
+      status: 200,
+      event_id: '01TRUNC',
+      truncated: 'data.content,data.headers',
+      body_bytes: body.length,
+      published_bytes: message.data.length,
+    });
+  });
+
+  it('a signed 12 MiB body that is not JSON → 200, flagged, its identity (none) kept', async () => {
+    const body = Buffer.alloc(12 * MiB, 'z');
+    const sub = await project.subscribe(topicId);
+    expect((await post(webhook.url, body, { key: KEYS[0], contentType: 'text/plain' })).status).toBe(200);
+    const message = onlyMessage(await sub.drain());
+    expect(message.data.toString()).toBe('{}');
+    expect(message.attributes).toMatchObject({
+      parse_error: 'invalid_json',
+      truncated: 'body',
+      original_bytes: String(body.length),
+    });
+    expect(webhook.logs.at(-1)).toMatchObject({ outcome: 'published_unparseable', truncated: 'body' });
+  });
+
+  it('the same 12 MiB event not signed by a key of ours → 413 (only a signed one is shrunk), nothing published', async () => {
+    const body = large('01TRUNCUNSIGNED', { content: 'x'.repeat(12 * MiB) });
+    const sub = await project.subscribe(topicId);
+    expect(await post(webhook.url, body, { key: 'whsec-someone-else' })).toMatchObject({
+      status: 413,
+      text: 'body too large',
+    });
+    expect(webhook.logs.at(-1)).toMatchObject({
+      severity: 'WARNING',
+      outcome: 'body_too_large',
+      reason: 'mismatch',
+      body_bytes: body.length,
+      max_message_bytes: 9 * MiB,
+    });
+    expect(await sub.drain()).toEqual([]);
+    // Within one Pub/Sub message, the same failure is a 401.
+    expect(
+      (await post(webhook.url, large('01UNSIGNEDFITS', { content: 'x' }), { key: 'whsec-x' })).status,
+    ).toBe(401);
+  });
+});
+
+describe('bodies over CIO_MAX_BODY_BYTES, and more large bodies than the instance holds at once', () => {
+  let small: Served;
+  let budget: BodyBudget;
+  const LIMIT = 160 * 1024;
+
+  beforeAll(async () => {
+    // 64 KiB small, 192 KiB for the rest: one 150 KiB body at a time.
+    budget = new BodyBudget(192 * 1024, 64 * 1024);
+    small = await startWebhook(
+      createPublisher({ projectId: project.projectId, topic: topicId, apiEndpoint: project.host }),
+      { maxBodyBytes: LIMIT },
+      { budget },
+    );
+  });
+  afterAll(() => small?.close());
+
+  const padded = (id: string, bytes: number) => {
+    const head = `{"event_id":"${id}","pad":"`;
+    return Buffer.from(head + 'p'.repeat(bytes - head.length - 2) + '"}');
+  };
+  const signedBy = (body: Buffer) => {
+    const timestamp = nowSeconds();
+    return { 'x-cio-timestamp': timestamp, 'x-cio-signature': sign(KEYS[0], timestamp, body) };
+  };
+
+  it('over the limit, declared or chunked, signed or not → 413 (logged with the limit); at the limit → 200', async () => {
+    const sub = await project.subscribe(topicId);
+    const over = padded('01OVER', LIMIT + 1);
+    const declared = rawPost(small.url, signedBy(over), [over], { length: over.length });
+    expect(await declared.reply).toEqual({ status: 413, text: 'body too large' });
+    const chunked = rawPost(small.url, signedBy(over), [over.subarray(0, LIMIT), over.subarray(LIMIT)]);
+    expect(await chunked.reply).toEqual({ status: 413, text: 'body too large' });
+    expect((await rawPost(small.url, {}, [over], { length: over.length }).reply).status).toBe(413);
+    expect(small.logs.at(-1)).toMatchObject({
+      severity: 'WARNING',
+      outcome: 'body_too_large',
+      status: 413,
+      max_body_bytes: LIMIT,
+    });
+    const at = padded('01ATLIMIT', LIMIT);
+    expect((await rawPost(small.url, signedBy(at), [at], { length: at.length }).reply).status).toBe(200);
+    expect((await sub.drain()).map((m) => m.attributes.event_id)).toEqual(['01ATLIMIT']);
+  });
+
+  it('a large body beyond what the budget has left → 503 unread, while small events pass; once freed, 200', async () => {
+    const sub = await project.subscribe(topicId);
+    const first = padded('01HELD', 150 * 1024);
+    const held = rawPost(small.url, signedBy(first), [first.subarray(0, 100 * 1024)], { hold: true });
+    await until(() => budget.heldBytes > 64 * 1024, 'the held body to draw on the budget');
+
+    const second = padded('01WAIT', 100 * 1024);
+    const refused = await rawPost(small.url, signedBy(second), [second], { length: second.length }).reply;
+    expect(refused).toEqual({ status: 503, text: 'temporarily unavailable' });
+    expect(small.logs.at(-1)).toMatchObject({
+      outcome: 'over_body_budget',
+      status: 503,
+      body_bytes: second.length,
+    });
+    const tiny = Buffer.from('{"event_id":"01TINY"}');
+    expect((await rawPost(small.url, signedBy(tiny), [tiny], { length: tiny.length }).reply).status).toBe(
+      200,
+    );
+
+    // The held body ends: published, and its share of the budget comes back.
+    held.finish(first.subarray(100 * 1024));
+    expect((await held.reply).status).toBe(200);
+    await until(() => budget.heldBytes === 0, 'the budget to be given back');
+    expect(
+      (await rawPost(small.url, signedBy(second), [second], { length: second.length }).reply).status,
+    ).toBe(200);
+    const ids = (await sub.drain()).map((m) => m.attributes.event_id).sort();
+    expect(ids).toEqual(['01HELD', '01TINY', '01WAIT']);
+  });
+  it('a sender that goes away mid-body: no reply, logged as client_aborted, its budget given back', async () => {
+    const body = padded('01GONE', 150 * 1024);
+    const req = http.request(small.url, {
+      method: 'POST',
+      headers: { ...signedBy(body), 'content-length': body.length },
+    });
+    req.on('error', () => undefined);
+    req.write(body.subarray(0, 100 * 1024));
+    await until(() => budget.heldBytes > 0, 'the body to draw on the budget');
+    req.destroy();
+    await until(() => small.logs.at(-1)?.outcome === 'client_aborted', 'the client_aborted line');
+    expect(small.logs.at(-1)).toMatchObject({ severity: 'WARNING', body_bytes: expect.any(Number) });
+    expect(small.logs.at(-1)).not.toHaveProperty('status');
+    expect(budget.heldBytes).toBe(0);
   });
 });
 
