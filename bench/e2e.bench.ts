@@ -120,7 +120,12 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
 
 /** Pub/Sub's billed size of the message cioWebhook publishes for this body (DESIGN.md: data + attributes). */
 function pubsubMessageBytes(body: Buffer): number {
-  const attributes = messageAttributes(readEnvelope(body), String(Math.floor(Date.now() / 1000)), new Date());
+  const attributes = messageAttributes(
+    readEnvelope(body),
+    String(Math.floor(Date.now() / 1000)),
+    new Date(),
+    'default',
+  );
   const attributeBytes = Object.entries(attributes).reduce(
     (sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v),
     0,
@@ -133,7 +138,9 @@ function rowBytes(body: Buffer, actions: string[]): number {
   const parsed = parseEvent(body);
   if (!parsed.ok) throw new Error(`generated event does not parse: ${parsed.detail}`);
   return Buffer.byteLength(
-    JSON.stringify(toEventRow(parsed.event, { receivedAt: new Date().toISOString() }, actions)),
+    JSON.stringify(
+      toEventRow(parsed.event, { workspace: 'default', receivedAt: new Date().toISOString() }, actions),
+    ),
   );
 }
 

@@ -1,12 +1,17 @@
 // The one place environment variables are named, read and validated. Both functions call their loader once per
 // instance; a bad value stops the instance with a message that names the variable and says why.
 
+import { DEFAULT_WORKSPACE, WORKSPACE_LABEL, isWorkspaceLabel } from './workspace';
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Every variable the functions read. Terraform and the README are tested against this list. */
 export const ENV = {
   project: 'GOOGLE_CLOUD_PROJECT',
   signingKeys: 'CIO_WEBHOOK_SIGNING_KEYS',
+  workspaces: 'CIO_WORKSPACES',
+  workspaceSigningKeys: 'CIO_WORKSPACE_SIGNING_KEYS',
+  workspaceTrackCredentials: 'CIO_WORKSPACE_TRACK_CREDENTIALS',
   maxAgeSeconds: 'CIO_SIGNATURE_MAX_AGE_SECONDS',
   maxFutureSeconds: 'CIO_SIGNATURE_MAX_FUTURE_SECONDS',
   eventsTopic: 'CIO_EVENTS_TOPIC',
@@ -33,6 +38,8 @@ export const ENV = {
 export const WEBHOOK_ENV: readonly string[] = [
   ENV.project,
   ENV.signingKeys,
+  ENV.workspaces,
+  ENV.workspaceSigningKeys,
   ENV.maxAgeSeconds,
   ENV.maxFutureSeconds,
   ENV.eventsTopic,
@@ -41,6 +48,8 @@ export const WEBHOOK_ENV: readonly string[] = [
 ];
 export const PROCESSOR_ENV: readonly string[] = [
   ENV.project,
+  ENV.workspaces,
+  ENV.workspaceTrackCredentials,
   ENV.siteId,
   ENV.trackApiKey,
   ENV.region,
@@ -79,7 +88,10 @@ export class ConfigError extends Error {
 
 export interface WebhookConfig {
   projectId: string;
+  /** The default workspace's keys (`POST /`). */
   signingKeys: string[];
+  /** Every other workspace's keys, by label (`POST /<label>`). */
+  workspaceSigningKeys: Readonly<Record<string, readonly string[]>>;
   maxAgeSeconds: number;
   maxFutureSeconds: number;
   eventsTopic: string;
@@ -90,6 +102,13 @@ export interface WebhookConfig {
 export interface TrackCredentials {
   siteId: string;
   apiKey: string;
+}
+
+/** One workspace's Track API: credentials (absent = dry-run), region and URL override. */
+export interface WorkspaceTrack {
+  track: TrackCredentials | undefined;
+  region: 'us' | 'eu';
+  trackApiUrl: string | undefined;
 }
 
 export interface ProcessorConfig {
@@ -103,6 +122,8 @@ export interface ProcessorConfig {
   engagementAttributes: boolean;
   /** Complaints also set `unsubscribed: true` (global, every channel): opt-in. */
   spamUnsubscribe: boolean;
+  /** The Track API of every workspace but the default one (whose is `track`, `region`, `trackApiUrl`), by label. */
+  workspaceTrack: Readonly<Record<string, WorkspaceTrack>>;
   dedupeCollection: string;
   dedupeTtlDays: number;
   dedupeLeaseSeconds: number;
@@ -195,23 +216,198 @@ function dedupeTtlDays(env: Env): number {
   return ttl;
 }
 
-export function loadWebhookConfig(env: Env = process.env): WebhookConfig {
-  const keys = required(env, ENV.signingKeys, 'the webhook refuses to serve unsigned traffic')
+/**
+ * A JSON object of workspace label → value, read from a secret: parse errors never quote the text (it holds keys),
+ * every label must be a workspace label other than `default`.
+ */
+function workspaceObject(env: Env, name: string, example: string): Record<string, unknown> {
+  const raw = text(env, name);
+  if (raw === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(name, `is not valid JSON; expected an object like ${example}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(name, `must be a JSON object like ${example}`);
+  }
+  for (const label of Object.keys(parsed)) {
+    if (label === DEFAULT_WORKSPACE) {
+      throw new ConfigError(
+        name,
+        `"default" is the workspace of POST / and is configured by its own variables`,
+      );
+    }
+    if (!WORKSPACE_LABEL.test(label)) {
+      throw new ConfigError(
+        name,
+        `"${label.slice(0, 70)}" is not a workspace label (${WORKSPACE_LABEL.source}: it is the webhook URL's path)`,
+      );
+    }
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * CIO_WORKSPACES: the labels of the workspaces besides `default`, when the deployment declares them (Terraform does,
+ * from its `workspaces` map). Each function then checks its own secret against the list.
+ */
+function declaredWorkspaces(env: Env): string[] | undefined {
+  const raw = text(env, ENV.workspaces);
+  if (raw === undefined) return undefined;
+  const labels = raw
+    .split(',')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  for (const label of labels) {
+    if (!isWorkspaceLabel(label)) {
+      throw new ConfigError(
+        ENV.workspaces,
+        `"${label.slice(0, 70)}" is not a workspace label (${WORKSPACE_LABEL.source}, not "default")`,
+      );
+    }
+  }
+  return [...new Set(labels)];
+}
+
+function keyList(raw: string): string[] {
+  return raw
     .split(',')
     .map((k) => k.trim())
     .filter((k) => k !== '');
+}
+
+/** CIO_WORKSPACE_SIGNING_KEYS, checked against CIO_WORKSPACES and against the default workspace's keys. */
+function workspaceSigningKeys(env: Env, defaultKeys: readonly string[]): Record<string, string[]> {
+  const name = ENV.workspaceSigningKeys;
+  const object = workspaceObject(env, name, '{"eu": ["key", "..."]}');
+  const keys: Record<string, string[]> = {};
+  for (const [label, value] of Object.entries(object)) {
+    const list = Array.isArray(value) ? value : [value];
+    if (!list.every((k): k is string => typeof k === 'string')) {
+      throw new ConfigError(name, `workspace "${label}": keys must be strings (a list, or one string)`);
+    }
+    keys[label] = list.flatMap(keyList);
+    if (keys[label].length === 0) throw new ConfigError(name, `workspace "${label}" holds no key`);
+  }
+  const declared = declaredWorkspaces(env);
+  if (declared !== undefined) {
+    const missing = declared.filter((label) => keys[label] === undefined);
+    if (missing.length > 0) {
+      throw new ConfigError(
+        name,
+        `has no keys for workspace(s) ${missing.join(', ')} (${ENV.workspaces} declares them): their requests would all be refused`,
+      );
+    }
+    const undeclared = Object.keys(keys).filter((label) => !declared.includes(label));
+    if (undeclared.length > 0) {
+      throw new ConfigError(
+        name,
+        `holds workspace(s) ${undeclared.join(', ')}, which ${ENV.workspaces} does not declare`,
+      );
+    }
+  }
+  // The same key under two workspaces would verify one workspace's events at the other's URL: the same events
+  // processed twice, under two identities, with two sets of Track credentials.
+  const owner = new Map<string, string>(defaultKeys.map((k) => [k, DEFAULT_WORKSPACE]));
+  for (const [label, list] of Object.entries(keys)) {
+    for (const key of list) {
+      const other = owner.get(key);
+      if (other !== undefined && other !== label) {
+        const where = other === DEFAULT_WORKSPACE ? `${ENV.signingKeys} (default)` : `"${other}"`;
+        throw new ConfigError(
+          name,
+          `workspace "${label}" shares a signing key with ${where}: each workspace needs its own`,
+        );
+      }
+      owner.set(key, label);
+    }
+  }
+  return keys;
+}
+
+export function loadWebhookConfig(env: Env = process.env): WebhookConfig {
+  const keys = keyList(required(env, ENV.signingKeys, 'the webhook refuses to serve unsigned traffic'));
   if (keys.length === 0) {
     throw new ConfigError(ENV.signingKeys, 'holds no key (comma-separated signing keys expected)');
   }
   return {
     projectId: required(env, ENV.project, 'the Pub/Sub topic lives in this project'),
     signingKeys: keys,
+    workspaceSigningKeys: workspaceSigningKeys(env, keys),
     maxAgeSeconds: signatureMaxAgeSeconds(env),
     maxFutureSeconds: integer(env, ENV.maxFutureSeconds, 300, 0, 86400),
     eventsTopic: identifier(env, ENV.eventsTopic, 'cio-events', TOPIC_ID),
     maxBodyBytes: integer(env, ENV.maxBodyBytes, MAX_BODY_BYTES, 1024, MAX_BODY_BYTES),
     logLevel: logLevel(env),
   };
+}
+
+function trackUrl(variable: string, url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  if (!/^https?:\/\/[^\s]+\/api\/v1\/?$/.test(url)) {
+    throw new ConfigError(variable, `must be an http(s) URL ending in /api/v1, got "${url.slice(0, 200)}"`);
+  }
+  return url.replace(/\/$/, '');
+}
+
+const CREDENTIAL_FIELDS = ['site_id', 'api_key', 'region', 'api_url'];
+
+/**
+ * CIO_WORKSPACE_TRACK_CREDENTIALS, plus a dry-run entry for each workspace CIO_WORKSPACES declares without
+ * credentials. Credentials for a workspace that is not declared (so has no signing keys, and no events) are refused.
+ */
+function workspaceTrack(env: Env): Record<string, WorkspaceTrack> {
+  const name = ENV.workspaceTrackCredentials;
+  const example = '{"eu": {"site_id": "...", "api_key": "...", "region": "eu"}}';
+  const declared = declaredWorkspaces(env);
+  const out: Record<string, WorkspaceTrack> = {};
+  for (const [label, value] of Object.entries(workspaceObject(env, name, example))) {
+    const where = `workspace "${label}"`;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new ConfigError(name, `${where} must be an object like ${example}`);
+    }
+    const fields = value as Record<string, unknown>;
+    const unknown = Object.keys(fields).filter((f) => !CREDENTIAL_FIELDS.includes(f));
+    if (unknown.length > 0) {
+      throw new ConfigError(
+        name,
+        `${where} has unknown field(s) ${unknown.join(', ')} (expected ${CREDENTIAL_FIELDS.join(', ')})`,
+      );
+    }
+    const field = (f: string): string | undefined => {
+      const v = fields[f];
+      if (v === undefined || v === null) return undefined;
+      if (typeof v !== 'string') throw new ConfigError(name, `${where}: ${f} must be a string`);
+      return v.trim() === '' ? undefined : v.trim();
+    };
+    const siteId = field('site_id');
+    const apiKey = field('api_key');
+    if (siteId === undefined || apiKey === undefined) {
+      throw new ConfigError(
+        name,
+        `${where} needs both site_id and api_key (leave the workspace out to run it dry)`,
+      );
+    }
+    const region = field('region') ?? 'us';
+    if (region !== 'us' && region !== 'eu')
+      throw new ConfigError(name, `${where}: region must be us or eu, got "${region.slice(0, 20)}"`);
+    if (declared !== undefined && !declared.includes(label)) {
+      throw new ConfigError(
+        name,
+        `${where} has Track credentials but no signing keys (${ENV.workspaces} does not declare it): none of its events could arrive`,
+      );
+    }
+    out[label] = {
+      track: { siteId, apiKey },
+      region,
+      trackApiUrl: trackUrl(`${name} (${where}: api_url)`, field('api_url')),
+    };
+  }
+  for (const label of declared ?? [])
+    out[label] ??= { track: undefined, region: 'us', trackApiUrl: undefined };
+  return out;
 }
 
 export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
@@ -224,10 +420,7 @@ export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
       `is required when ${missing === ENV.siteId ? ENV.trackApiKey : ENV.siteId} is set (set both for live Track calls, neither for dry-run)`,
     );
   }
-  const trackApiUrl = text(env, ENV.trackApiUrl);
-  if (trackApiUrl !== undefined && !/^https?:\/\/[^\s]+\/api\/v1\/?$/.test(trackApiUrl)) {
-    throw new ConfigError(ENV.trackApiUrl, `must be an http(s) URL ending in /api/v1, got "${trackApiUrl}"`);
-  }
+  const trackApiUrl = trackUrl(ENV.trackApiUrl, text(env, ENV.trackApiUrl));
   const suppressOn = (text(env, ENV.suppressOn) ?? '')
     .split(',')
     .map((m) => m.trim().toLowerCase())
@@ -244,11 +437,12 @@ export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
     projectId: required(env, ENV.project, 'Firestore and BigQuery live in this project'),
     track: siteId !== undefined && apiKey !== undefined ? { siteId, apiKey } : undefined,
     region: oneOf(env, ENV.region, ['us', 'eu'] as const, 'us'),
-    trackApiUrl: trackApiUrl?.replace(/\/$/, ''),
+    trackApiUrl,
     trackMaxRps: integer(env, ENV.trackMaxRps, 10, 1, 100),
     suppressOn: [...new Set(suppressOn)] as SuppressibleMetric[],
     engagementAttributes: boolean(env, ENV.engagementAttributes, false),
     spamUnsubscribe: boolean(env, ENV.spamUnsubscribe, false),
+    workspaceTrack: workspaceTrack(env),
     dedupeCollection: identifier(env, ENV.dedupeCollection, 'cio_webhook_events', COLLECTION_ID),
     dedupeTtlDays: dedupeTtlDays(env),
     dedupeLeaseSeconds: integer(env, ENV.dedupeLeaseSeconds, 120, 5, 3600),

@@ -33,6 +33,7 @@ locals {
   # write. An empty index_config removes every index of the field; a map field's subfields inherit it.
   ledger_fields = toset([
     "event_id",
+    "workspace",
     "state",
     "lease_owner",
     "lease_until",

@@ -82,7 +82,7 @@ resource "google_cloudfunctions2_function" "webhook" {
     available_memory                 = var.webhook_memory
     all_traffic_on_latest_revision   = true
 
-    environment_variables = local.webhook_env
+    environment_variables = merge(local.webhook_env, local.workspaces_env)
 
     # The version Terraform wrote: a rotation is a new revision, and every instance (the warm one too) restarts.
     secret_environment_variables {
@@ -90,6 +90,17 @@ resource "google_cloudfunctions2_function" "webhook" {
       project_id = var.project_id
       secret     = local.signing_keys_secret
       version    = google_secret_manager_secret_version.webhook_signing_keys.version
+    }
+
+    dynamic "secret_environment_variables" {
+      for_each = local.webhook_workspace_secrets
+
+      content {
+        key        = secret_environment_variables.key
+        project_id = var.project_id
+        secret     = secret_environment_variables.value.secret
+        version    = secret_environment_variables.value.version
+      }
     }
   }
 
@@ -133,10 +144,10 @@ resource "google_cloudfunctions2_function" "processor" {
     available_memory                 = var.processor_memory
     all_traffic_on_latest_revision   = true
 
-    environment_variables = local.processor_env
+    environment_variables = merge(local.processor_env, local.workspaces_env)
 
     dynamic "secret_environment_variables" {
-      for_each = local.processor_track_secrets
+      for_each = merge(local.processor_track_secrets, local.processor_workspace_secrets)
 
       content {
         key        = secret_environment_variables.key

@@ -213,6 +213,8 @@ resource "time_sleep" "iam_propagation" {
     google_secret_manager_secret_iam_member.webhook_reads_signing_keys,
     google_secret_manager_secret_iam_member.processor_reads_track_site_id,
     google_secret_manager_secret_iam_member.processor_reads_track_api_key,
+    google_secret_manager_secret_iam_member.webhook_reads_workspace_signing_keys,
+    google_secret_manager_secret_iam_member.processor_reads_workspace_track_credentials,
     google_pubsub_topic_iam_member.webhook_publishes_events,
     google_project_iam_member.processor_uses_firestore,
     google_bigquery_dataset_iam_member.processor_writes_warehouse,

@@ -3,6 +3,14 @@ output "webhook_url" {
   value       = google_cloudfunctions2_function.webhook.service_config[0].uri
 }
 
+output "webhook_urls" {
+  description = "The webhook URL of every workspace: default (POST /) and each label of var.workspaces (POST /<label>). Paste each into that workspace's reporting webhook in Customer.io."
+  value = merge(
+    { default = google_cloudfunctions2_function.webhook.service_config[0].uri },
+    { for label in local.workspace_labels : label => "${google_cloudfunctions2_function.webhook.service_config[0].uri}/${label}" },
+  )
+}
+
 output "processor_url" {
   description = "The processor's URL (internal ingress; only the push identity may invoke it)."
   value       = google_cloudfunctions2_function.processor.service_config[0].uri

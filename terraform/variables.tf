@@ -609,3 +609,65 @@ variable "alert_backlog_age_seconds" {
     error_message = "alert_backlog_age_seconds must be at least 300 (5 minutes)."
   }
 }
+
+# --- several workspaces (workspaces.tf) ---------------------------------------------------------------------------
+
+variable "workspaces" {
+  description = "Customer.io workspaces besides the default one (POST /): label => { region of its Track API (us, eu), whether the processor calls its Track API }. Each gets the webhook URL <webhook_url>/<label> (output webhook_urls). Adding one needs its keys in workspace_signing_keys (and credentials in workspace_track_credentials when track_api_enabled) on that apply, with the *_version raised."
+  type = map(object({
+    region            = optional(string, "us")
+    track_api_enabled = optional(bool, false)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for label in keys(var.workspaces) : can(regex("^[a-z0-9][a-z0-9-]{0,62}$", label)) && label != "default"])
+    error_message = "workspaces: each label is 1-63 lower-case letters, digits or hyphens, starting with a letter or digit, and not \"default\" (the workspace of POST /): it is the webhook URL's path."
+  }
+
+  validation {
+    condition     = alltrue([for w in values(var.workspaces) : contains(["us", "eu"], w.region)])
+    error_message = "workspaces: region must be \"us\" or \"eu\"."
+  }
+}
+
+variable "workspace_signing_keys" {
+  description = "Signing keys of the workspaces in var.workspaces: label => list of keys (CIO_WORKSPACE_SIGNING_KEYS). Give it (TF_VAR_workspace_signing_keys='{\"eu\": [\"key\"]}') with every workspace's keys on the apply that adds or removes a workspace or raises workspace_signing_keys_version. Ephemeral, written through a write-only argument: never in the state or a plan file."
+  type        = map(list(string))
+  default     = null
+  sensitive   = true
+  ephemeral   = true
+}
+
+variable "workspace_signing_keys_version" {
+  description = "Write generation of workspace_signing_keys: raise it to write a new secret version (a workspace added or removed, a key rotated); the webhook rolls out a revision that reads it."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.workspace_signing_keys_version >= 1 && floor(var.workspace_signing_keys_version) == var.workspace_signing_keys_version
+    error_message = "workspace_signing_keys_version must be a whole number >= 1."
+  }
+}
+
+variable "workspace_track_credentials" {
+  description = "Track API credentials of the workspaces with track_api_enabled: label => { site_id, api_key } (CIO_WORKSPACE_TRACK_CREDENTIALS; the region comes from var.workspaces). Give it (TF_VAR_workspace_track_credentials) on the apply that turns a workspace live or raises workspace_track_credentials_version. Ephemeral, written through a write-only argument."
+  type = map(object({
+    site_id = string
+    api_key = string
+  }))
+  default   = null
+  sensitive = true
+  ephemeral = true
+}
+
+variable "workspace_track_credentials_version" {
+  description = "Write generation of workspace_track_credentials: raise it to write a new secret version; the processor rolls out a revision that reads it."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.workspace_track_credentials_version >= 1 && floor(var.workspace_track_credentials_version) == var.workspace_track_credentials_version
+    error_message = "workspace_track_credentials_version must be a whole number >= 1."
+  }
+}

@@ -216,7 +216,15 @@ describe('verifySignature (the webhook verifier)', () => {
 // ---------------------------------------------------------------------------------------------------------------------
 describe('readEnvelope + messageAttributes (the webhook envelope reader)', () => {
   const RECEIVED = new Date(1_750_000_000_123);
-  const ALLOWED = ['event_id', 'object_type', 'metric', 'cio_timestamp', 'received_at', 'parse_error'];
+  const ALLOWED = [
+    'workspace',
+    'event_id',
+    'object_type',
+    'metric',
+    'cio_timestamp',
+    'received_at',
+    'parse_error',
+  ];
 
   /** Pub/Sub's limits: ≤ 100 attributes, keys ≤ 256 bytes and not `goog*`, values ≤ 1024 bytes of valid UTF-8. */
   function expectPublishable(attributes: Record<string, string>) {
@@ -241,7 +249,7 @@ describe('readEnvelope + messageAttributes (the webhook envelope reader)', () =>
           fc.string({ unit: 'binary' }).map((s) => Buffer.from(s)),
         ),
         (raw) => {
-          expectPublishable(messageAttributes(readEnvelope(raw), '1750000000', RECEIVED));
+          expectPublishable(messageAttributes(readEnvelope(raw), '1750000000', RECEIVED, 'default'));
         },
       ),
       500,
@@ -257,7 +265,7 @@ describe('readEnvelope + messageAttributes (the webhook envelope reader)', () =>
           const parsed: unknown = JSON.parse(text);
           const envelope = readEnvelope(raw);
           expect(readEnvelope(raw, { ok: true, value: parsed })).toEqual(envelope);
-          const attributes = messageAttributes(envelope, '1750000000', RECEIVED);
+          const attributes = messageAttributes(envelope, '1750000000', RECEIVED, 'default');
           expectPublishable(attributes);
 
           const own = (key: string) =>
@@ -314,7 +322,9 @@ describe('parseEvent (the processor event parser)', () => {
     const body = JSON.parse(new TextDecoder().decode(raw)) as Record<string, unknown>;
     expect(event.eventId).toBe(body.event_id);
     // The warehouse row is built from it without throwing.
-    expect(() => toEventRow(event, { receivedAt: '2025-01-01T00:00:00.000Z' }, [])).not.toThrow();
+    expect(() =>
+      toEventRow(event, { workspace: 'default', receivedAt: '2025-01-01T00:00:00.000Z' }, []),
+    ).not.toThrow();
   }
 
   it('never throws on arbitrary bytes: a usable event or a classified rejection', () => {

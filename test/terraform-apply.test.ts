@@ -94,6 +94,52 @@ describeWithTerraform('applies after the first (planned offline)', () => {
     expect(actionsOf(track, webhook)).toBeUndefined();
   });
 
+  it('a second workspace: its secrets, readable by one function each, both functions rolled out; nothing after', () => {
+    const workspaces = {
+      ...applied,
+      workspaces: '{eu = {region = "eu", track_api_enabled = true}, staging = {}}',
+    };
+    const secrets = {
+      TF_VAR_workspace_signing_keys: '{"eu": ["whsec-eu"], "staging": ["whsec-staging"]}',
+      TF_VAR_workspace_track_credentials: '{"eu": {"site_id": "site-eu", "api_key": "key-eu"}}',
+    };
+    const plan = stub.plan(workspaces, secrets);
+    expect(addresses(plan)).toEqual(
+      expect.arrayContaining([
+        standIn('google_secret_manager_secret.workspace_signing_keys') + '[0]',
+        standIn('google_secret_manager_secret_version.workspace_signing_keys') + '[0]',
+        standIn('google_secret_manager_secret_iam_member.webhook_reads_workspace_signing_keys') + '[0]',
+        standIn('google_secret_manager_secret.workspace_track_credentials') + '[0]',
+        standIn('google_secret_manager_secret_version.workspace_track_credentials') + '[0]',
+        standIn('google_secret_manager_secret_iam_member.processor_reads_workspace_track_credentials') +
+          '[0]',
+        standIn('google_cloudfunctions2_function.webhook'),
+        standIn('google_cloudfunctions2_function.processor'),
+      ]),
+    );
+    expect(plan.outputs).toContain('webhook_urls');
+    stub.apply(workspaces, secrets);
+    // The next apply, without the secrets in the environment, changes nothing.
+    expect(stub.plan(workspaces)).toEqual({ changes: [], imports: [], outputs: [] });
+    // A workspace that only runs dry needs no Track credentials secret.
+    const dryOnly = stub.plan({ ...applied, workspaces: '{staging = {}}' }, secrets);
+    expect(addresses(dryOnly)).toEqual(
+      expect.arrayContaining([standIn('google_secret_manager_secret.workspace_track_credentials') + '[0]']),
+    );
+    expect(
+      actionsOf(dryOnly, standIn('google_secret_manager_secret.workspace_track_credentials') + '[0]'),
+    ).toEqual(['delete']);
+    // Back to one workspace: the workspace secrets go, the functions return to single-workspace configuration.
+    stub.apply(applied, {});
+    expect(stub.plan(applied)).toEqual({ changes: [], imports: [], outputs: [] });
+  });
+
+  it('refuses a workspace label that cannot be a URL path, or "default"', () => {
+    for (const bad of ['{EU = {}}', '{default = {}}', '{"eu/x" = {}}', '{eu = {region = "asia"}}']) {
+      expect(() => stub.plan({ ...applied, workspaces: bad })).toThrow(/workspaces:/);
+    }
+  });
+
   it('2. webhook_public_invoker = false grants nothing to allUsers and prints the command that opens the webhook', () => {
     const plan = stub.plan({ ...applied, webhook_public_invoker: 'false' });
     expect(plan.changes).toEqual([

@@ -35,7 +35,6 @@ import {
   hasTerraform,
   isObj,
   loadTerraform,
-  resolve,
   resource,
   run,
   tempDir,
@@ -64,18 +63,22 @@ function envNames(
   fn: Obj,
 ): { plain: string[]; secret: string[]; dynamicSecret: string[] } {
   const service = block(fn, 'service_config');
-  const plain = Object.keys(asObj(resolve(config, service.environment_variables), 'environment_variables'));
+  // A map literal, or a conditional whose map names one variable per line (`NAME = ...`).
+  const namesIn = (name: string): string[] => {
+    const local = config.locals[name];
+    return isObj(local)
+      ? Object.keys(local)
+      : [...text(local, `local.${name}`).matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*=/gm)].map((m) => m[1]!);
+  };
+  // `local.x`, or `merge(local.x, local.y, ...)` of such maps.
+  const plain = [
+    ...text(service.environment_variables, 'environment_variables').matchAll(/local\.(\w+)/g),
+  ].flatMap(([, name]) => namesIn(name!));
   const secret = blocks(service, 'secret_environment_variables').map((b) => text(b.key, 'secret key'));
   const dynamicSecret: string[] = [];
   for (const d of blocks(isObj(service.dynamic) ? service.dynamic : {}, 'secret_environment_variables')) {
     for (const [, name] of text(d.for_each, 'for_each').matchAll(/local\.(\w+)/g)) {
-      // A map literal, or a conditional whose map names one variable per line (`NAME = {...}`).
-      const local = config.locals[name!];
-      dynamicSecret.push(
-        ...(isObj(local)
-          ? Object.keys(local)
-          : [...text(local, `local.${name}`).matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*=/gm)].map((m) => m[1]!)),
-      );
+      dynamicSecret.push(...namesIn(name!));
     }
   }
   return { plain, secret, dynamicSecret };
@@ -256,29 +259,39 @@ describe('terraform matches the code it deploys', () => {
       // Nothing misspelt or foreign, nothing both set and "defaulted", nothing set twice.
       expect(set.filter((name) => !contract.includes(name) && name !== 'NODE_ENV')).toEqual([]);
       // functions-framework echoes a crash's error message to the caller unless NODE_ENV is production.
-      expect(asObj(resolve(config, block(fn!, 'service_config').environment_variables), 'env').NODE_ENV).toBe(
-        'production',
-      );
+      const envLocal = role === 'webhook' ? config.locals.webhook_env : config.locals.processor_env;
+      expect(text(block(fn!, 'service_config').environment_variables, 'env')).toContain(`local.${role}_env`);
+      expect(asObj(envLocal, 'env').NODE_ENV).toBe('production');
       expect(defaulted.filter((name) => set.includes(name) || !contract.includes(name))).toEqual([]);
       expect(new Set(set).size).toBe(set.length);
     },
   );
 
-  it('injects the signing key and Track credentials from Secret Manager, the credentials only when the Track API is on', () => {
+  it('injects the signing keys and Track credentials from Secret Manager, the credentials only when the Track API is on', () => {
     const webhook = envNames(config, resource(config, 'google_cloudfunctions2_function', 'webhook'));
     expect(webhook.secret).toEqual(['CIO_WEBHOOK_SIGNING_KEYS']);
+    expect(webhook.dynamicSecret).toEqual(['CIO_WORKSPACE_SIGNING_KEYS']);
     expect(webhook.plain).not.toContain('CIO_WEBHOOK_SIGNING_KEYS');
 
     const service = block(resource(config, 'google_cloudfunctions2_function', 'processor'), 'service_config');
     const [dynamic] = blocks(asObj(service.dynamic, 'dynamic'), 'secret_environment_variables');
     // Dry-run means both credentials absent, not empty: an empty secret would stop the processor from starting.
-    expect(dynamic!.for_each).toBe('${local.processor_track_secrets}');
+    expect(dynamic!.for_each).toBe(
+      '${merge(local.processor_track_secrets, local.processor_workspace_secrets)}',
+    );
     expect(text(config.locals.processor_track_secrets, 'local')).toMatch(
       /^\$\{var\.track_api_enabled \? \{[\s\S]*\} : \{\}\}$/,
     );
+    // Each workspace's secret only when a workspace needs it: a single-workspace deployment is unchanged.
+    expect(text(config.locals.processor_workspace_secrets, 'local')).toMatch(
+      /^\$\{length\(local\.live_workspaces\) > 0 \? \{/,
+    );
+    expect(text(config.locals.webhook_workspace_secrets, 'local')).toMatch(
+      /^\$\{local\.workspaces_enabled \? \{/,
+    );
     expect(
       envNames(config, resource(config, 'google_cloudfunctions2_function', 'processor')).dynamicSecret.sort(),
-    ).toEqual(['CIO_SITE_ID', 'CIO_TRACK_API_KEY']);
+    ).toEqual(['CIO_SITE_ID', 'CIO_TRACK_API_KEY', 'CIO_WORKSPACE_TRACK_CREDENTIALS']);
   });
 
   it('keeps terraform/schema/*.json equal to shared/warehouse/schema.ts (npm run schema:export)', () => {

@@ -10,7 +10,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { ENV } from '../../shared/config';
 import { readStackState } from '../local/stack-state';
 import { parseCommandLine, stringOption, UsageError, type Io } from './args';
-import { loadReportData, parsePeriod } from './report/data';
+import { loadReportData, parsePeriod, parseWorkspace } from './report/data';
 import { renderHtml } from './report/html';
 import { bigQuerySource, type WarehouseSource } from './report/source';
 
@@ -20,6 +20,8 @@ export interface RenderReportOptions {
   source: WarehouseSource;
   /** Defaults to the current time; fixes "today" and the generated-at stamp. */
   now?: Date;
+  /** Report one workspace (`default` or a label); default: every workspace together. */
+  workspace?: string;
 }
 
 /** The report as one HTML document (inline CSS and SVG; opens offline). */
@@ -27,9 +29,10 @@ export async function renderReport({
   since,
   source,
   now = new Date(),
+  workspace,
 }: RenderReportOptions): Promise<string> {
   const period = parsePeriod(since, now);
-  return renderHtml(await loadReportData(source, period, now));
+  return renderHtml(await loadReportData(source, period, now, workspace));
 }
 
 export const REPORT_HELP = `Usage: cio-webhooks report [options]
@@ -43,6 +46,7 @@ Options:
   --project ID           read BigQuery in this project (BIGQUERY_EMULATOR_HOST, if set, redirects the client);
                          without it, the local stack started by \`npm start\`
   --dataset NAME         dataset of the events table and views (default $${ENV.bqDataset}, else customerio)
+  --workspace LABEL      only this Customer.io workspace (default, or a label of POST /<label>); default: all
   -h, --help             show this help`;
 
 export const BQ_ID = /^[A-Za-z0-9_]{1,1024}$/;
@@ -56,15 +60,17 @@ export async function runReport(argv: readonly string[], io: Io): Promise<number
     out: { type: 'string' },
     project: { type: 'string' },
     dataset: { type: 'string' },
+    workspace: { type: 'string' },
   });
   if (values.help === true) {
     io.out(REPORT_HELP + '\n');
     return 0;
   }
   const since = stringOption(values, 'since') ?? '7d';
+  const workspace = parseWorkspace(stringOption(values, 'workspace'));
   const out = path.resolve(stringOption(values, 'out') ?? 'report.html');
   const source = reportSource(stringOption(values, 'project'), stringOption(values, 'dataset'), io);
-  const html = await renderReport({ since, source });
+  const html = await renderReport({ since, source, workspace });
   fs.writeFileSync(out, html);
   io.out(`wrote ${out} (${source.label})\n`);
   return 0;

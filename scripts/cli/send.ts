@@ -30,6 +30,8 @@ Options:
                        Pub/Sub's 10 MB message limit: the webhook stores them without content and says so)
   --large-bytes B      size of those bodies in bytes
   --repeat N           send every event N times, one after another (default 1)
+  --workspace LABEL    send to that workspace of the local stack (npm start -- --workspaces LABEL): its URL
+                       (/<label>) and its key; default: the default workspace (/)
   --url URL            webhook URL (default: the running local stack's, from .local/stack.json)
   --key KEY            signing key (default: the first of $CIO_WEBHOOK_SIGNING_KEYS, else the local stack's key)
   --concurrency N      requests in flight at once (default 8)
@@ -175,7 +177,39 @@ function readEventFile(file: string): OutgoingEvent {
   return { label, eventId, body };
 }
 
+/** A workspace's URL and key in the running local stack (`npm start -- --workspaces a,b`). */
+function workspaceTarget(values: ParsedValues, io: Io, workspace: string): { url: string; key: string } {
+  const state = readStackState(io.localDir);
+  const url = stringOption(values, 'url') ?? state?.workspaces?.[workspace];
+  if (url === undefined) {
+    const known = Object.keys(state?.workspaces ?? {});
+    throw new UsageError(
+      state === undefined
+        ? 'no --url given and no local stack is running (start one with `npm start -- --workspaces LABEL`)'
+        : `the local stack has no workspace "${workspace}" (${known.length > 0 ? `it has ${known.join(', ')}` : 'start it with --workspaces'})`,
+    );
+  }
+  let key = stringOption(values, 'key');
+  if (key === undefined) {
+    const source = state?.workspaceKeysFile
+      ? fs.readFileSync(state.workspaceKeysFile, 'utf8')
+      : io.env.CIO_WORKSPACE_SIGNING_KEYS;
+    const keys =
+      source === undefined ? undefined : (JSON.parse(source) as Record<string, unknown>)[workspace];
+    const first = Array.isArray(keys) ? keys[0] : typeof keys === 'string' ? keys.split(',')[0] : undefined;
+    key = typeof first === 'string' ? first.trim() : undefined;
+  }
+  if (key === undefined || key === '') {
+    throw new UsageError(
+      `no --key given for workspace "${workspace}": export the CIO_WORKSPACE_SIGNING_KEYS the stack was started with, or pass --key`,
+    );
+  }
+  return { url, key };
+}
+
 function resolveTarget(values: ParsedValues, io: Io): { url: string; key: string } {
+  const workspace = stringOption(values, 'workspace');
+  if (workspace !== undefined && workspace !== 'default') return workspaceTarget(values, io, workspace);
   const state = readStackState(io.localDir);
   const url = stringOption(values, 'url') ?? state?.webhookUrl;
   if (url === undefined) {
@@ -308,6 +342,7 @@ export async function runSend(argv: readonly string[], io: Io): Promise<number> 
       repeat: { type: 'string' },
       url: { type: 'string' },
       key: { type: 'string' },
+      workspace: { type: 'string' },
       concurrency: { type: 'string' },
       'timeout-ms': { type: 'string' },
     },

@@ -22,6 +22,12 @@ export interface StackState {
   dataset: string;
   /** Where the development signing key is kept; null when the key came from CIO_WEBHOOK_SIGNING_KEYS. */
   signingKeyFile: string | null;
+  /**
+   * The workspaces besides the default one (`npm start -- --workspaces a,b`): label → its webhook URL. Their keys
+   * are in `workspaceKeysFile` ({"label": ["key"]}), or came from CIO_WORKSPACE_SIGNING_KEYS (null).
+   */
+  workspaces: Record<string, string>;
+  workspaceKeysFile: string | null;
   warehouseDir: string;
   logDir: string;
 }

@@ -15,6 +15,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { PubSub } from '@google-cloud/pubsub';
 import { ENV, loadProcessorConfig, loadWebhookConfig } from '../../shared/config';
 import { renderViews } from '../../shared/warehouse/views';
+import { isWorkspaceLabel } from '../../shared/workspace';
 import { checkPrerequisites, freePort, killGroup, startEmulator, type Emulator } from './emulators';
 import { saveLedger, savedLedger, type SavedLedger } from './saved-ledger';
 import {
@@ -57,6 +58,11 @@ export interface StackOptions {
   maxDeliveryAttempts?: number;
   /** The warehouse stores a repeated insertId once, like BigQuery (default true); false keeps every row sent. */
   dedupeInsertIds?: boolean;
+  /**
+   * Workspaces besides the default one, each served at `/<label>` with a development key of its own (kept in
+   * <localDir>/workspace-keys.json). Ignored when `env` has CIO_WORKSPACE_SIGNING_KEYS: those keys and labels are used.
+   */
+  workspaces?: readonly string[];
 }
 
 export interface Stack {
@@ -66,6 +72,8 @@ export interface Stack {
   readonly signingKeySource: 'generated' | 'file' | 'env';
   /** Dry-run unless CIO_SITE_ID and CIO_TRACK_API_KEY are set. */
   readonly trackMode: 'dry-run' | 'live';
+  /** Every workspace besides the default one: label → its first signing key. */
+  readonly workspaceKeys: Readonly<Record<string, string>>;
   readonly warehouse: WarehouseServer;
   /** The dedupe ledger the Firestore emulator loaded (saved by the last clean stop), or undefined: it started empty. */
   readonly ledgerLoaded: SavedLedger | undefined;
@@ -118,6 +126,42 @@ function resolveSigningKey(
   const key = randomBytes(32).toString('hex');
   fs.writeFileSync(file, key + '\n', { mode: 0o600 });
   return { keys: key, key, source: 'generated', file };
+}
+
+function workspaceKeysFile(localDir: string): string {
+  return path.join(localDir, 'workspace-keys.json');
+}
+
+/**
+ * The workspaces' signing keys, as CIO_WORKSPACE_SIGNING_KEYS takes them: from that variable when it is set,
+ * else a development key per label, generated once and kept (a workspace keeps its key across restarts).
+ */
+function resolveWorkspaceKeys(
+  localDir: string,
+  env: StackOptions['env'] & object,
+  labels: readonly string[],
+): { keys: Record<string, string[]>; file: string | null } {
+  const fromEnv = env[ENV.workspaceSigningKeys]?.trim();
+  if (fromEnv) {
+    // Validated, with messages that name the variable, by the webhook's own loader.
+    const config = loadWebhookConfig({ ...env, [ENV.signingKeys]: 'unused', [ENV.project]: 'unused' });
+    return {
+      keys: Object.fromEntries(Object.entries(config.workspaceSigningKeys).map(([l, k]) => [l, [...k]])),
+      file: null,
+    };
+  }
+  if (labels.length === 0) return { keys: {}, file: null };
+  const file = workspaceKeysFile(localDir);
+  let kept: Record<string, string[]> = {};
+  try {
+    kept = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string[]>;
+  } catch {
+    // first run with workspaces: generate below
+  }
+  const keys: Record<string, string[]> = {};
+  for (const label of labels) keys[label] = kept[label] ?? [randomBytes(32).toString('hex')];
+  fs.writeFileSync(file, JSON.stringify({ ...kept, ...keys }, null, 2) + '\n', { mode: 0o600 });
+  return { keys, file };
 }
 
 async function portIsFree(port: number): Promise<boolean> {
@@ -416,6 +460,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 
   const signing = resolveSigningKey(localDir, env);
+  for (const label of options.workspaces ?? []) {
+    if (!isWorkspaceLabel(label)) {
+      throw new StackError(
+        `"${label}" is not a workspace label: lower-case letters, digits and hyphens, not "default"`,
+      );
+    }
+  }
+  const workspaceKeys = resolveWorkspaceKeys(localDir, env, options.workspaces ?? []);
+  const workspaceLabels = Object.keys(workspaceKeys.keys).sort();
   const webhookPort = await choosePort(options.webhookPort, DEFAULT_WEBHOOK_PORT, 'webhook');
   const processorPort = await choosePort(options.processorPort, undefined, 'processor');
   const processorUrl = `http://127.0.0.1:${processorPort}/`;
@@ -482,6 +535,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const functionEnv = functionEnvironment(env, {
       [ENV.project]: projectId,
       [ENV.signingKeys]: signing.keys,
+      ...(workspaceLabels.length > 0 && {
+        [ENV.workspaces]: workspaceLabels.join(','),
+        [ENV.workspaceSigningKeys]: JSON.stringify(workspaceKeys.keys),
+      }),
       PUBSUB_EMULATOR_HOST: pubsub.host,
       FIRESTORE_EMULATOR_HOST: firestore.host,
       BIGQUERY_EMULATOR_HOST: warehouse.url,
@@ -554,6 +611,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...topology,
       dataset: processorConfig.bqDataset,
       signingKeyFile: signing.file,
+      workspaces: Object.fromEntries(workspaceLabels.map((label) => [label, `${webhook.url}${label}`])),
+      workspaceKeysFile: workspaceKeys.file,
       warehouseDir,
       logDir,
     };
@@ -563,6 +622,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       signingKey: signing.key,
       signingKeySource: signing.source,
       trackMode: processorConfig.track === undefined ? 'dry-run' : 'live',
+      workspaceKeys: Object.fromEntries(
+        workspaceLabels.map((label) => [label, workspaceKeys.keys[label]![0]!]),
+      ),
       warehouse,
       ledgerLoaded,
       ledgerDir,

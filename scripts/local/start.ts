@@ -19,13 +19,15 @@ Options:
   --processor-port N   processor port (default: any free port)
   --warehouse-port N   warehouse (BigQuery API) port (default: any free port)
   --project ID         project id used with the emulators (default cio-local)
+  --workspaces A,B     more Customer.io workspaces besides the default one (POST /): each at /<label>, with a
+                       development signing key of its own (kept in .local/workspace-keys.json)
   --reset              empty the warehouse and the dedupe ledger (.local/warehouse/, .local/firestore/) first
   --quiet              keep function logs out of the console (they still go to .local/logs/)
   -h, --help           show this help
 
 Environment: CIO_SITE_ID + CIO_TRACK_API_KEY make Track API calls real (default: dry-run);
-CIO_WEBHOOK_SIGNING_KEYS replaces the development key; the other CIO_*, DEDUPE_*, BQ_* and LOG_LEVEL variables
-are passed to the functions.`;
+CIO_WEBHOOK_SIGNING_KEYS replaces the development key (CIO_WORKSPACE_SIGNING_KEYS the workspaces' keys and labels);
+the other CIO_*, DEDUPE_*, BQ_* and LOG_LEVEL variables are passed to the functions.`;
 
 function shortPath(file: string): string {
   const relative = path.relative(process.cwd(), file);
@@ -43,9 +45,17 @@ function screen(stack: Stack, quiet: boolean): string {
     stack.trackMode === 'live'
       ? 'LIVE: profile actions call the Customer.io Track API (CIO_SITE_ID is set)'
       : 'dry-run: actions are decided, logged and recorded on rows, not sent (set CIO_SITE_ID and CIO_TRACK_API_KEY to go live)';
+  const workspaces: Array<[string, string]> = Object.entries(s.workspaces).flatMap(([label, url]) => [
+    [`Workspace ${label}`, bold(url)],
+    [
+      '',
+      `key ${stack.workspaceKeys[label]}${s.workspaceKeysFile ? `  (kept in ${shortPath(s.workspaceKeysFile)})` : ''}`,
+    ],
+  ]);
   const rows: Array<[string, string]> = [
-    ['Webhook URL', bold(s.webhookUrl)],
+    ['Webhook URL', `${bold(s.webhookUrl)}${workspaces.length > 0 ? '  (the default workspace)' : ''}`],
     ['Signing key', key],
+    ...workspaces,
     ['Processor', `${s.processorUrl}  (push subscription ${s.pushSubscription} on topic ${s.eventsTopic})`],
     [
       'Dead letters',
@@ -75,6 +85,10 @@ function screen(stack: Stack, quiet: boolean): string {
     '',
     'Try, in another terminal:',
     '  npx cio-webhooks send --all                      sign and POST every fixture event',
+    ...Object.keys(s.workspaces).map(
+      (label) =>
+        `  npx cio-webhooks send --all --workspace ${label}`.padEnd(51) + `the same, to workspace ${label}`,
+    ),
     '  npx cio-webhooks send --generate 500 --duplicates 0.1',
     '  npx cio-webhooks query "select metric, count(*) as n from customerio.events group by 1 order by 2 desc"',
     '  npx cio-webhooks report                         write report.html (deliverability, from the views)',
@@ -92,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
     'processor-port': { type: 'string' },
     'warehouse-port': { type: 'string' },
     project: { type: 'string' },
+    workspaces: { type: 'string' },
     reset: { type: 'boolean' },
     quiet: { type: 'boolean' },
   });
@@ -156,6 +171,10 @@ async function main(argv: string[]): Promise<number> {
     processorPort: portOption(values, 'processor-port'),
     warehousePort: portOption(values, 'warehouse-port'),
     projectId: stringOption(values, 'project'),
+    workspaces: (stringOption(values, 'workspaces') ?? '')
+      .split(',')
+      .map((l) => l.trim())
+      .filter((l) => l !== ''),
     onStep: (message) => process.stdout.write(`  … ${message}\n`),
     onLog: (source, line) => {
       if (quiet) return;

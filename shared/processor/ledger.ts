@@ -1,5 +1,6 @@
-// The dedupe ledger: one Firestore document per event_id at {collection}/{sha256(event_id) hex} (hashing spreads
-// the time-ordered ids across the key space, avoiding hot-spotting). It turns Pub/Sub's at-least-once delivery into
+// The dedupe ledger: one Firestore document per event at {collection}/{sha256 hex of the event's identity} (the
+// event_id in the default workspace, `<label>\n<event_id>` in another: shared/workspace.ts; hashing spreads the
+// time-ordered ids across the key space, avoiding hot-spotting). It turns Pub/Sub's at-least-once delivery into
 // one set of effects per event:
 //
 //   claim    one transaction: absent → claim; processing with an expired lease → take over (attempts + 1);
@@ -15,8 +16,9 @@
 // Cost: a fresh event is 1 read + 2 writes (claim, complete); a duplicate or busy event 1 read + 0 writes. The
 // transaction callback makes no external call (Firestore may run it more than once).
 
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
+import { identityHash, type EventIdentity } from '../workspace';
 
 /** Firestore document reads and writes made for one event (reported in its log line). */
 export interface FirestoreOps {
@@ -45,6 +47,8 @@ export interface LedgerOptions {
 interface LedgerDoc {
   /** The Customer.io event id. */
   event_id: string;
+  /** The workspace it came from (`default` for POST /). */
+  workspace: string;
   state: 'processing' | 'done';
   /** Random id of the claim holding the lease. */
   lease_owner: string;
@@ -69,8 +73,8 @@ interface LedgerDoc {
 
 const DAY_MS = 86_400_000;
 
-export function ledgerDocId(eventId: string): string {
-  return createHash('sha256').update(eventId, 'utf8').digest('hex');
+export function ledgerDocId(identity: EventIdentity): string {
+  return identityHash(identity);
 }
 
 export class Ledger {
@@ -79,16 +83,16 @@ export class Ledger {
     private readonly options: LedgerOptions,
   ) {}
 
-  private ref(eventId: string) {
-    return this.firestore.collection(this.options.collection).doc(ledgerDocId(eventId));
+  private ref(identity: EventIdentity) {
+    return this.firestore.collection(this.options.collection).doc(ledgerDocId(identity));
   }
 
   private expireAt(fromMs: number): Timestamp {
     return Timestamp.fromMillis(fromMs + this.options.ttlDays * DAY_MS);
   }
 
-  async claim(eventId: string, ops: FirestoreOps): Promise<Claim> {
-    const ref = this.ref(eventId);
+  async claim(identity: EventIdentity, ops: FirestoreOps): Promise<Claim> {
+    const ref = this.ref(identity);
     const claimId = randomUUID();
     const { claim, wrote } = await this.firestore.runTransaction(async (tx) => {
       const snap = await tx.get(ref);
@@ -98,7 +102,8 @@ export class Ledger {
       const doc = snap.data() as Partial<LedgerDoc> | undefined;
       if (doc === undefined) {
         const fresh: LedgerDoc = {
-          event_id: eventId,
+          event_id: identity.eventId,
+          workspace: identity.workspace,
           state: 'processing',
           lease_owner: claimId,
           lease_until: leaseUntil,
@@ -137,9 +142,9 @@ export class Ledger {
   }
 
   /** Marks the event done with the row's actions. Only call after every effect succeeded. */
-  async complete(eventId: string, actions: readonly string[], ops: FirestoreOps): Promise<void> {
+  async complete(identity: EventIdentity, actions: readonly string[], ops: FirestoreOps): Promise<void> {
     const now = Date.now();
-    await this.ref(eventId).update({
+    await this.ref(identity).update({
       state: 'done',
       done_at: Timestamp.fromMillis(now),
       actions: [...actions],
@@ -154,13 +159,13 @@ export class Ledger {
    * over at once) if `claimId` still holds the event. Returns false when another claim has taken it over.
    */
   async saveProgress(
-    eventId: string,
+    identity: EventIdentity,
     claimId: string,
     progress: Progress,
     releaseLease: boolean,
     ops: FirestoreOps,
   ): Promise<boolean> {
-    const ref = this.ref(eventId);
+    const ref = this.ref(identity);
     const saved = await this.firestore.runTransaction(async (tx) => {
       const snap = await tx.get(ref);
       ops.reads += 1;

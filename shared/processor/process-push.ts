@@ -29,6 +29,7 @@ import {
 } from '../warehouse/row';
 import type { Expectation, WarehouseWriter } from '../warehouse/writer';
 import type { Claim, FirestoreOps, Ledger } from './ledger';
+import { DEFAULT_WORKSPACE, isWorkspaceLabel } from '../workspace';
 import { decodePushEnvelope, receivedAtOf } from './push-envelope';
 
 export type Outcome =
@@ -44,7 +45,8 @@ export interface PushResult {
 
 export interface ProcessorDeps {
   ledger: Ledger;
-  track: TrackActions;
+  /** The Track API of a workspace: each has its own credentials, rate budget and dry-run. */
+  trackFor: (workspace: string) => TrackActions;
   policy: Policy;
   events: WarehouseWriter;
   rejects: WarehouseWriter;
@@ -128,17 +130,30 @@ export async function processPush(
     }
     const message = envelope.message;
     const receivedAt = receivedAtOf(message.attributes, message.publishTime, new Date(started));
+    // Messages published before workspaces existed carry no attribute: they are the default workspace's.
+    const workspace = message.attributes.workspace ?? DEFAULT_WORKSPACE;
     const delivery: Delivery = {
       raw: message.data,
       messageId: message.messageId,
       attributes: message.attributes,
       receivedAt,
+      workspace,
     };
     const context: Fields = {
       event_id: message.attributes.event_id,
+      workspace,
       message_id: message.messageId,
       delivery_attempt: message.deliveryAttempt,
     };
+    if (workspace !== DEFAULT_WORKSPACE && !isWorkspaceLabel(workspace)) {
+      // cioWebhook only publishes labels it serves: this message came from somewhere else.
+      const detail = 'the workspace attribute is not a workspace label';
+      return await park(
+        run,
+        { ...delivery, reason: 'envelope_invalid', detail, eventId: undefined },
+        context,
+      );
+    }
     const flagged = message.attributes.parse_error;
     if (flagged !== undefined) {
       const eventId = message.attributes.event_id;
@@ -186,6 +201,7 @@ interface Delivery {
   messageId: string | undefined;
   attributes: Readonly<Record<string, string>>;
   receivedAt: string;
+  workspace: string;
 }
 
 async function park(run: Run, input: Omit<RejectInput, 'rejectedAt'>, context: Fields): Promise<PushResult> {
@@ -209,9 +225,10 @@ async function processEvent(
   context: Fields,
 ): Promise<PushResult> {
   const { deps, deadlineAt, ops, log } = run;
+  const identity = { workspace: delivery.workspace, eventId: event.eventId };
   let claim: Claim;
   try {
-    claim = await withDeadline(deps.ledger.claim(event.eventId, ops), deadlineAt, 'ledger claim');
+    claim = await withDeadline(deps.ledger.claim(identity, ops), deadlineAt, 'ledger claim');
   } catch (err) {
     // The Firestore client throws its own errors: a failed claim is a ledger failure unless classified already.
     const failure =
@@ -251,7 +268,7 @@ async function processEvent(
         tokens.push(recorded);
         continue;
       }
-      const result = await deps.track.run(action, deadlineAt);
+      const result = await deps.trackFor(delivery.workspace).run(action, deadlineAt);
       completed[action.key] = result.token;
       tokens.push(result.token);
       if (result.permanentError) {
@@ -266,10 +283,14 @@ async function processEvent(
     if (!warehouseDone) {
       step = 'warehouse';
       const outcome = await run.slot.insert(
-        eventInsertId(event.eventId),
+        eventInsertId(identity),
         toEventRow(
           event,
-          { receivedAt: delivery.receivedAt, truncated: delivery.attributes.truncated },
+          {
+            workspace: delivery.workspace,
+            receivedAt: delivery.receivedAt,
+            truncated: delivery.attributes.truncated,
+          },
           tokens,
         ),
         deadlineAt,
@@ -295,14 +316,14 @@ async function processEvent(
       warehouseDone = true;
     }
     step = 'complete';
-    await withDeadline(deps.ledger.complete(event.eventId, tokens, ops), deadlineAt, 'ledger complete');
+    await withDeadline(deps.ledger.complete(identity, tokens, ops), deadlineAt, 'ledger complete');
   } catch (err) {
     // Failure path: record what completed and release the lease, unless work may still be in flight (deadline).
     const inFlight = err instanceof DeadlineExceededError;
     let saved: boolean | string;
     try {
       const progress = { actionsCompleted: completed, warehouseDone };
-      saved = await deps.ledger.saveProgress(event.eventId, claim.claimId, progress, !inFlight, ops);
+      saved = await deps.ledger.saveProgress(identity, claim.claimId, progress, !inFlight, ops);
     } catch (saveErr) {
       saved = `failed: ${errorMessage(saveErr)}`;
     }

@@ -2,6 +2,7 @@
 // JSON form BigQuery's insertAll takes: TIMESTAMP as ISO-8601 strings, JSON columns as JSON text, BYTES as base64.
 
 import { createHash } from 'node:crypto';
+import { DEFAULT_WORKSPACE, identityHash, type EventIdentity } from '../workspace';
 import {
   asText,
   dataText,
@@ -41,6 +42,7 @@ export interface EventRow {
   /** The top-level fields but `data`, as JSON text. */
   body: string;
   truncated: string | null;
+  workspace: string;
 }
 
 /**
@@ -95,6 +97,8 @@ function failureMessage(event: CioEvent): string | undefined {
 
 /** What the message says about the body beside the event itself. */
 export interface DeliveryFacts {
+  /** The workspace the event came from (`default` for POST /). */
+  workspace: string;
   /** When cioWebhook accepted the request (ISO-8601). */
   receivedAt: string;
   /** The message's `truncated` attribute: what cioWebhook removed from a body too large for Pub/Sub. */
@@ -131,6 +135,7 @@ export function toEventRow(event: CioEvent, delivery: DeliveryFacts, actions: re
     object_type_type: orNull(asText(event.topLevel.object_type_type)),
     body: JSON.stringify(event.topLevel),
     truncated: orNull(delivery.truncated),
+    workspace: delivery.workspace,
   };
 }
 
@@ -139,13 +144,16 @@ export function toEventRow(event: CioEvent, delivery: DeliveryFacts, actions: re
 const MAX_INSERT_ID_BYTES = 128;
 
 /**
- * The events row's insertId: the event_id itself (DESIGN), or for an event_id over BigQuery's 128-character limit
- * `sha256:<hex of the event_id>`, equally stable across redeliveries. Bytes are counted, so it fits either way
- * the limit is measured.
+ * The events row's insertId: in the default workspace the event_id itself, or for an event_id over BigQuery's
+ * 128-character limit `sha256:<hex of the event_id>`; in another workspace `sha256:<hex of "<label>\n<event_id>">`
+ * (the event's identity, shared/workspace.ts). Equally stable across redeliveries; bytes are counted, so it fits
+ * either way the limit is measured.
  */
-export function eventInsertId(eventId: string): string {
-  if (Buffer.byteLength(eventId, 'utf8') <= MAX_INSERT_ID_BYTES) return eventId;
-  return `sha256:${createHash('sha256').update(eventId, 'utf8').digest('hex')}`;
+export function eventInsertId(identity: EventIdentity): string {
+  const { workspace, eventId } = identity;
+  if (workspace === DEFAULT_WORKSPACE && Buffer.byteLength(eventId, 'utf8') <= MAX_INSERT_ID_BYTES)
+    return eventId;
+  return `sha256:${identityHash(identity)}`;
 }
 
 /** sha256 hex of the raw bytes: the reject row's id and insertId, so a redelivered reject lands once. */

@@ -93,6 +93,11 @@ export const EVENTS_TABLE: TableSpec = {
       'STRING',
       'What cioWebhook removed from a body too large for one Pub/Sub message (e.g. data.content,data.headers); NULL when the event is complete.',
     ),
+    f(
+      'workspace',
+      'STRING',
+      'The Customer.io workspace, from the webhook URL: default for POST /, else the label of POST /<label>. NULL in rows from before workspaces (read as default).',
+    ),
   ],
 };
 

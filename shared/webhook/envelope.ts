@@ -104,8 +104,9 @@ export function messageAttributes(
   envelope: Envelope,
   cioTimestamp: string,
   receivedAt: Date,
+  workspace: string,
 ): Record<string, string> {
-  const attributes: Record<string, string> = {};
+  const attributes: Record<string, string> = { workspace };
   if (envelope.eventId !== undefined) attributes.event_id = envelope.eventId;
   if (envelope.objectType !== undefined) attributes.object_type = envelope.objectType;
   if (envelope.metric !== undefined) attributes.metric = envelope.metric;

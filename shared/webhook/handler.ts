@@ -8,8 +8,9 @@ import type { HttpFunction, Request, Response } from '@google-cloud/functions-fr
 import type { WebhookConfig } from '../config';
 import type { Fields, Logger } from '../log';
 import { BodyBudget, readBody, type BodyResult } from '../request-body';
+import { DEFAULT_WORKSPACE } from '../workspace';
 import { MAX_MESSAGE_BYTES, type Publisher } from './publisher';
-import { verifySignature } from './signature';
+import { verifySignature, type SignaturePolicy } from './signature';
 import { messageAttributes, parseJson, readEnvelope } from './envelope';
 import { fitOneMessage } from './oversize';
 import { BODY_FAILURES, OUTCOMES, UNAUTHORIZED, type Outcome } from './outcome';
@@ -24,13 +25,35 @@ export const SMALL_BODY_BYTES = 1024 * 1024;
 export const LARGE_BODIES_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export interface WebhookHandlerDeps {
-  config: Pick<WebhookConfig, 'signingKeys' | 'maxAgeSeconds' | 'maxFutureSeconds' | 'maxBodyBytes'>;
+  config: Pick<
+    WebhookConfig,
+    'signingKeys' | 'workspaceSigningKeys' | 'maxAgeSeconds' | 'maxFutureSeconds' | 'maxBodyBytes'
+  >;
   publisher: Pick<Publisher, 'publish'>;
   logger: Logger;
   /** Milliseconds since the epoch; injectable so tests can sit exactly on the timestamp window's edges. */
   now?: () => number;
   /** Shared by every request this handler serves (default: SMALL_BODY_BYTES, LARGE_BODIES_BUDGET_BYTES). */
   budget?: BodyBudget;
+}
+
+interface Route {
+  workspace: string;
+  policy: SignaturePolicy;
+}
+
+/** The paths the webhook serves: `/` for the default workspace, `/<label>` (and `/<label>/`) for the others. */
+function workspaceRoutes(config: WebhookHandlerDeps['config']): ReadonlyMap<string, Route> {
+  const route = (workspace: string, keys: readonly string[]): Route => ({
+    workspace,
+    policy: { keys, maxAgeSeconds: config.maxAgeSeconds, maxFutureSeconds: config.maxFutureSeconds },
+  });
+  const routes = new Map<string, Route>([['/', route(DEFAULT_WORKSPACE, config.signingKeys)]]);
+  for (const [label, keys] of Object.entries(config.workspaceSigningKeys)) {
+    routes.set(`/${label}`, route(label, keys));
+    routes.set(`/${label}/`, route(label, keys));
+  }
+  return routes;
 }
 
 // Node's own response API rather than Express's res.send(), which hashes every body for an ETag (no use on a POST
@@ -50,11 +73,7 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
   const now = deps.now ?? Date.now;
   const budget = deps.budget ?? new BodyBudget(LARGE_BODIES_BUDGET_BYTES, SMALL_BODY_BYTES);
   const limits = { maxBytes: config.maxBodyBytes, budget };
-  const policy = {
-    keys: config.signingKeys,
-    maxAgeSeconds: config.maxAgeSeconds,
-    maxFutureSeconds: config.maxFutureSeconds,
-  };
+  const routes = workspaceRoutes(config);
 
   // Not async: the body and the publish result come back through callbacks (see shared/webhook/publisher.ts on
   // domains and promises).
@@ -74,6 +93,14 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
       finish('method_not_allowed', { method: req.method });
       return;
     }
+    // The URL names the workspace, and only its keys verify the request: a key of one workspace never lets an event
+    // in as another's. Refused before the body is read.
+    const route = routes.get(req.path);
+    if (route === undefined) {
+      finish('unknown_workspace', { path: req.path.slice(0, 80) });
+      return;
+    }
+    const { workspace, policy } = route;
 
     const onBody = (result: BodyResult) => {
       if (!result.ok) {
@@ -94,7 +121,7 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
       if (!verdict.ok) {
         release();
         const { reason, detail } = verdict;
-        const fields = { reason, detail, body_bytes: raw.length };
+        const fields = { workspace, reason, detail, body_bytes: raw.length };
         // Too large for one Pub/Sub message and not signed: too large (only a signed one is worth shrinking).
         if (raw.length > MAX_MESSAGE_BYTES)
           finish('body_too_large', { ...fields, max_message_bytes: MAX_MESSAGE_BYTES });
@@ -105,12 +132,16 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): HttpFunction {
       const json = parseJson(raw);
       const envelope = readEnvelope(raw, json);
       const message = fitOneMessage(
-        { data: raw, attributes: messageAttributes(envelope, verdict.timestamp, new Date(receivedAt)) },
+        {
+          data: raw,
+          attributes: messageAttributes(envelope, verdict.timestamp, new Date(receivedAt), workspace),
+        },
         json,
         envelope,
       );
       const { truncated } = message.attributes;
       const eventFields = {
+        workspace,
         event_id: envelope.eventId,
         object_type: envelope.objectType,
         metric: envelope.metric,

@@ -10,6 +10,7 @@ export type Outcome =
   | 'published_truncated'
   | 'rejected_signature'
   | 'method_not_allowed'
+  | 'unknown_workspace'
   | 'compressed_body'
   | 'body_too_large'
   | 'over_body_budget'
@@ -19,7 +20,7 @@ export type Outcome =
 
 export interface OutcomeSpec {
   /** The reply's status; none when the client has gone. */
-  status: 200 | 401 | 405 | 413 | 415 | 503 | undefined;
+  status: 200 | 401 | 404 | 405 | 413 | 415 | 503 | undefined;
   /** The reply's plain-text body: short and fixed, never a key, a signature or a value from the request. */
   reply?: string;
   level: 'info' | 'warn' | 'error';
@@ -34,6 +35,8 @@ export const OUTCOMES: Readonly<Record<Outcome, OutcomeSpec>> = {
   // The reply is the reason's (UNAUTHORIZED).
   rejected_signature: { status: 401, level: 'warn' },
   method_not_allowed: { status: 405, reply: 'method not allowed', level: 'info' },
+  // POST /<label> for a label no workspace has: a URL typed wrong in Customer.io, or a workspace not configured yet.
+  unknown_workspace: { status: 404, reply: 'unknown workspace', level: 'warn' },
   compressed_body: {
     status: 415,
     reply:

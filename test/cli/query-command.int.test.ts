@@ -72,6 +72,8 @@ it('queries the warehouse of the running stack, found through .local/stack.json'
     deadLetterSubscription: 'cio-events-dead-letter',
     dataset: 'customerio',
     signingKeyFile: null,
+    workspaces: {},
+    workspaceKeysFile: null,
     warehouseDir: localDir,
     logDir: localDir,
   });

@@ -169,6 +169,44 @@ describe('report from an embedded DuckDB', () => {
     }
   });
 
+  test('--workspace reports one workspace; without it, every workspace together', async () => {
+    const w = await openDuckWarehouse();
+    try {
+      const eu = (metric: string, i: number) =>
+        rowFromBody(
+          {
+            event_id: `eu-${metric}-${i}`,
+            object_type: 'email',
+            metric,
+            timestamp: today + 3600,
+            data: { delivery_id: `eu-${i}`, campaign_id: 900, recipient: `e${i}@example.eu` },
+          },
+          undefined,
+          [],
+          'eu',
+        );
+      await w.insert([...scenario(today), ...[0, 1, 2].map((i) => eu('sent', i)), eu('delivered', 0)]);
+      const all = await renderReport({ since: '7d', source: w.source, now: NOW });
+      expect(shown(all, 'workspace')).toBe('every workspace');
+      expect(shown(all, 'kpi.sent')).toBe('53');
+      const onlyEu = await renderReport({ since: '7d', source: w.source, now: NOW, workspace: 'eu' });
+      expect(shown(onlyEu, 'workspace')).toBe('workspace eu');
+      expect([shown(onlyEu, 'kpi.sent'), shown(onlyEu, 'kpi.delivered')]).toEqual(['3', '1']);
+      const onlyDefault = await renderReport({
+        since: '7d',
+        source: w.source,
+        now: NOW,
+        workspace: 'default',
+      });
+      expectReportNumbers(onlyDefault);
+      await expect(
+        renderReport({ since: '7d', source: w.source, now: NOW, workspace: "eu' OR 1=1 --" }),
+      ).rejects.toThrow(UsageError);
+    } finally {
+      w.close();
+    }
+  });
+
   test('an empty warehouse gives a readable page, not NaN', async () => {
     const w = await openDuckWarehouse();
     try {
@@ -268,6 +306,8 @@ describe('runReport through the BigQuery client and the local warehouse', () => 
         deadLetterSubscription: 'cio-events-dead-letter',
         dataset: 'analytics',
         signingKeyFile: null,
+        workspaces: {},
+        workspaceKeysFile: null,
         warehouseDir: localDir,
         logDir: localDir,
       });

@@ -193,3 +193,75 @@ describe('with Track credentials and signing keys in the environment', () => {
     expect(effects.every((c) => c.auth === basic)).toBe(true);
   });
 });
+
+describe('a stack with a second workspace (npm start -- --workspaces eu)', () => {
+  let stack: Stack;
+  let dir: string;
+  const outcomes = new Map<string, string[]>();
+
+  beforeAll(async () => {
+    ensureBuilt();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-workspaces-'));
+    stack = await startStack({
+      localDir: dir,
+      webhookPort: await freePort(),
+      projectId: `e2e-ws-${process.pid}`,
+      env: { LOG_LEVEL: 'info' },
+      workspaces: ['eu'],
+      onLog: collectOutcomes(outcomes),
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the workspace at /eu with a key of its own, kept for the next start', () => {
+    expect(stack.state.workspaces).toEqual({ eu: `${stack.state.webhookUrl}eu` });
+    expect(stack.workspaceKeys.eu).toMatch(/^[0-9a-f]{64}$/);
+    expect(stack.workspaceKeys.eu).not.toBe(stack.signingKey);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'workspace-keys.json'), 'utf8'))).toEqual({
+      eu: [stack.workspaceKeys.eu],
+    });
+  });
+
+  it('`send --workspace eu` lands the events as workspace eu; the same events at / are the default workspace’s', async () => {
+    let err = '';
+    const io: Io = {
+      out: () => undefined,
+      err: (t) => void (err += t),
+      isTTY: false,
+      env: {},
+      localDir: dir,
+    };
+    expect(await main(['send', '--all', '--workspace', 'eu'], io)).toBe(0);
+    expect(await main(['send', '--all'], io)).toBe(0);
+    expect(err).toBe('');
+    // The default workspace's key is refused at /eu, and an unknown workspace is 404.
+    const raw = fixtures[0]!.body;
+    const body = new Uint8Array(raw);
+    const ts = String(Math.floor(Date.now() / 1000));
+    const headers = {
+      'content-type': 'application/json',
+      'x-cio-timestamp': ts,
+      'x-cio-signature': sign(stack.signingKey, ts, raw),
+    };
+    expect((await fetch(stack.state.workspaces.eu!, { method: 'POST', headers, body })).status).toBe(401);
+    expect((await fetch(`${stack.state.webhookUrl}us`, { method: 'POST', headers, body })).status).toBe(404);
+
+    const deadline = Date.now() + 90_000;
+    const rows = async () =>
+      (await stack.warehouse.query(
+        `SELECT workspace, event_id FROM "${stack.state.dataset}".events ORDER BY workspace, event_id`,
+      )) as Array<{ workspace: string; event_id: string }>;
+    while (Date.now() < deadline && (await rows()).length < 2 * fixtures.length)
+      await new Promise((r) => setTimeout(r, 500));
+    const stored = await rows();
+    expect(stored.filter((r) => r.workspace === 'eu').map((r) => r.event_id)).toEqual([...eventIds].sort());
+    expect(stored.filter((r) => r.workspace === 'default').map((r) => r.event_id)).toEqual(
+      [...eventIds].sort(),
+    );
+    expect(stored).toHaveLength(2 * fixtures.length);
+  });
+});

@@ -17,6 +17,9 @@ import { eventInsertId } from '../../shared/warehouse/row';
 import { envelope, startHarness, webhookAttributes, type Harness } from '../support/processor-harness';
 import { plainRow } from '../support/rows';
 
+/** The identity of an event of the default workspace. */
+const dflt = (eventId: string) => ({ workspace: 'default', eventId });
+
 let h: Harness | undefined;
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -282,23 +285,23 @@ describe('event_ids longer than BigQuery accepts as an insertId', () => {
     expect(await push(2)).toEqual({ status: 200, outcome: 'duplicate' });
     expect(refused).toEqual([]);
     // The request went through the BigQuery stand-in, with a derived id BigQuery accepts.
-    expect(insertIds).toEqual([eventInsertId(eventId)]);
+    expect(insertIds).toEqual([eventInsertId(dflt(eventId))]);
     const rows = await warehouse.query(`SELECT event_id FROM "${dataset}"."${table}"`);
     expect(rows).toEqual([{ event_id: eventId }]);
     expect(await warehouse.query(`SELECT * FROM "${dataset}".rejected_events`)).toEqual([]);
-    expect(warehouse.stats.receivedByInsertId(table, eventInsertId(eventId))).toBe(1);
+    expect(warehouse.stats.receivedByInsertId(table, eventInsertId(dflt(eventId)))).toBe(1);
   });
 
   it('keeps insertId = event_id up to 128 bytes and derives a stable short id beyond', () => {
     const ulid = '01JD2KB17F8G9H0J1K2M3N4P5Q';
-    expect(eventInsertId(ulid)).toBe(ulid);
-    expect(eventInsertId('a'.repeat(128))).toBe('a'.repeat(128));
-    const long = eventInsertId('a'.repeat(129));
+    expect(eventInsertId(dflt(ulid))).toBe(ulid);
+    expect(eventInsertId(dflt('a'.repeat(128)))).toBe('a'.repeat(128));
+    const long = eventInsertId(dflt('a'.repeat(129)));
     expect(long).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(eventInsertId('a'.repeat(129))).toBe(long);
-    expect(eventInsertId('b'.repeat(129))).not.toBe(long);
+    expect(eventInsertId(dflt('a'.repeat(129)))).toBe(long);
+    expect(eventInsertId(dflt('b'.repeat(129)))).not.toBe(long);
     // 50 three-byte characters are 150 bytes: hashed, so it fits however the limit is counted.
-    expect(eventInsertId('€'.repeat(50))).toMatch(/^sha256:/);
+    expect(eventInsertId(dflt('€'.repeat(50)))).toMatch(/^sha256:/);
   });
 });
 

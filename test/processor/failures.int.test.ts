@@ -82,7 +82,9 @@ it('lets another worker take over when the claim holder died, once the lease exp
       leaseSeconds: 5,
       ttlDays: 30,
     });
-    expect((await dead.claim(BOUNCE_ID, { reads: 0, writes: 0 })).kind).toBe('claimed');
+    expect(
+      (await dead.claim({ workspace: 'default', eventId: BOUNCE_ID }, { reads: 0, writes: 0 })).kind,
+    ).toBe('claimed');
   } finally {
     await firestore.terminate();
   }

@@ -3,6 +3,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Firestore, Timestamp } from '@google-cloud/firestore';
 import { Ledger, ledgerDocId, type FirestoreOps } from '../../shared/processor/ledger';
 
+/** The identity of an event of the default workspace. */
+const dflt = (eventId: string) => ({ workspace: 'default', eventId });
+
 const firestore = new Firestore({ projectId: `ledger-test-${process.pid}` });
 afterAll(() => firestore.terminate());
 
@@ -15,11 +18,14 @@ function ledger(leaseSeconds = 60) {
 }
 
 async function doc(collection: string, eventId: string) {
-  return firestore.collection(collection).doc(ledgerDocId(eventId)).get();
+  return firestore
+    .collection(collection)
+    .doc(ledgerDocId(dflt(eventId)))
+    .get();
 }
 
 it('keys documents by the sha256 hex of the event id', () => {
-  expect(ledgerDocId('01JD2KB17F8G9H0J1K2M3N4P5Q')).toBe(
+  expect(ledgerDocId(dflt('01JD2KB17F8G9H0J1K2M3N4P5Q'))).toBe(
     createHash('sha256').update('01JD2KB17F8G9H0J1K2M3N4P5Q').digest('hex'),
   );
 });
@@ -28,7 +34,7 @@ it('claims a fresh event with one read and one write, writing the TTL field at o
   const { collection, ledger: l } = ledger(60);
   const counter = ops();
   const before = Date.now();
-  const claim = await l.claim('evt-1', counter);
+  const claim = await l.claim(dflt('evt-1'), counter);
   expect(claim).toMatchObject({
     kind: 'claimed',
     attempts: 1,
@@ -55,17 +61,17 @@ it('claims a fresh event with one read and one write, writing the TTL field at o
 
 it('answers busy to a second claim while the lease is live, without writing', async () => {
   const { ledger: l } = ledger(60);
-  await l.claim('evt-2', ops());
+  await l.claim(dflt('evt-2'), ops());
   const counter = ops();
-  expect(await l.claim('evt-2', counter)).toMatchObject({ kind: 'busy', attempts: 1 });
+  expect(await l.claim(dflt('evt-2'), counter)).toMatchObject({ kind: 'busy', attempts: 1 });
   expect(counter).toEqual({ reads: 1, writes: 0 });
 });
 
 it('completes with one write; a duplicate then costs one read and no write', async () => {
   const { collection, ledger: l } = ledger(60);
-  await l.claim('evt-3', ops());
+  await l.claim(dflt('evt-3'), ops());
   const counter = ops();
-  await l.complete('evt-3', ['identify:email_bounced'], counter);
+  await l.complete(dflt('evt-3'), ['identify:email_bounced'], counter);
   expect(counter).toEqual({ reads: 0, writes: 1 });
   const done = await doc(collection, 'evt-3');
   expect(done.data()).toMatchObject({
@@ -76,31 +82,37 @@ it('completes with one write; a duplicate then costs one read and no write', asy
   expect(done.data()!.done_at).toBeInstanceOf(Timestamp);
 
   const dup = ops();
-  expect(await l.claim('evt-3', dup)).toEqual({ kind: 'duplicate' });
+  expect(await l.claim(dflt('evt-3'), dup)).toEqual({ kind: 'duplicate' });
   expect(dup).toEqual({ reads: 1, writes: 0 });
   expect((await doc(collection, 'evt-3')).updateTime!.isEqual(done.updateTime!)).toBe(true);
 });
 
 it('lets another worker take over an expired lease, with the recorded progress', async () => {
   const { collection, ledger: l } = ledger(1);
-  const first = await l.claim('evt-4', ops());
+  const first = await l.claim(dflt('evt-4'), ops());
   if (first.kind !== 'claimed') throw new Error('not claimed');
   // Progress saved without releasing the lease (work was in flight): still busy until it expires.
   const progress = {
     actionsCompleted: { 'identify:email_bounced': 'identify:email_bounced' },
     warehouseDone: false,
   };
-  expect(await l.saveProgress('evt-4', first.claimId, progress, false, ops())).toBe(true);
-  expect((await l.claim('evt-4', ops())).kind).toBe('busy');
+  expect(await l.saveProgress(dflt('evt-4'), first.claimId, progress, false, ops())).toBe(true);
+  expect((await l.claim(dflt('evt-4'), ops())).kind).toBe('busy');
   await sleep(1200);
   const counter = ops();
-  const second = await l.claim('evt-4', counter);
+  const second = await l.claim(dflt('evt-4'), counter);
   expect(second).toMatchObject({ kind: 'claimed', attempts: 2, progress });
   expect(counter).toEqual({ reads: 1, writes: 1 });
   // The first worker's late progress must not overwrite the new holder's lease.
   const stale = ops();
   expect(
-    await l.saveProgress('evt-4', first.claimId, { actionsCompleted: {}, warehouseDone: true }, true, stale),
+    await l.saveProgress(
+      dflt('evt-4'),
+      first.claimId,
+      { actionsCompleted: {}, warehouseDone: true },
+      true,
+      stale,
+    ),
   ).toBe(false);
   expect(stale).toEqual({ reads: 1, writes: 0 });
   const data = (await doc(collection, 'evt-4')).data()!;
@@ -114,18 +126,18 @@ it('lets another worker take over an expired lease, with the recorded progress',
 
 it('releases the lease on the failure path so the redelivery resumes at once', async () => {
   const { ledger: l } = ledger(600);
-  const first = await l.claim('evt-5', ops());
+  const first = await l.claim(dflt('evt-5'), ops());
   if (first.kind !== 'claimed') throw new Error('not claimed');
   const progress = { actionsCompleted: { suppress: 'error:suppress:404' }, warehouseDone: true };
   const counter = ops();
-  expect(await l.saveProgress('evt-5', first.claimId, progress, true, counter)).toBe(true);
+  expect(await l.saveProgress(dflt('evt-5'), first.claimId, progress, true, counter)).toBe(true);
   expect(counter).toEqual({ reads: 1, writes: 1 });
-  expect(await l.claim('evt-5', ops())).toMatchObject({ kind: 'claimed', attempts: 2, progress });
+  expect(await l.claim(dflt('evt-5'), ops())).toMatchObject({ kind: 'claimed', attempts: 2, progress });
 });
 
 it('admits exactly one of ten concurrent claims', async () => {
   const { ledger: l } = ledger(60);
-  const results = await Promise.allSettled(Array.from({ length: 10 }, () => l.claim('evt-6', ops())));
+  const results = await Promise.allSettled(Array.from({ length: 10 }, () => l.claim(dflt('evt-6'), ops())));
   const kinds = results.map((r) => (r.status === 'fulfilled' ? r.value.kind : 'error'));
   expect(kinds.filter((k) => k === 'claimed')).toHaveLength(1);
   expect(kinds.filter((k) => k !== 'claimed' && k !== 'busy' && k !== 'error')).toEqual([]);

@@ -86,12 +86,17 @@ function plain(value: DuckDBValue): unknown {
 }
 
 /** A Customer.io event body (as Customer.io would post it) → its warehouse row, via the processor's mapping. */
-export function rowFromBody(body: object, receivedAt?: string, actions: string[] = []): EventRow {
+export function rowFromBody(
+  body: object,
+  receivedAt?: string,
+  actions: string[] = [],
+  workspace = 'default',
+): EventRow {
   const parsed = parseEvent(Buffer.from(JSON.stringify(body)));
   if (!parsed.ok) throw new Error(`test event is not valid: ${parsed.detail}`);
   const ts = parsed.event.timestamp;
   const received = receivedAt ?? new Date(((ts ?? 0) + 5) * 1000).toISOString();
-  return toEventRow(parsed.event, { receivedAt: received }, actions);
+  return toEventRow(parsed.event, { workspace, receivedAt: received }, actions);
 }
 
 /** test/fixtures/events/*.json as rows, each received 5 s after it happened. */

@@ -67,7 +67,7 @@ export interface CorpusContext {
 
 type Attributes = Record<string, string | null>;
 
-const NO_LABELS: Attributes = { event_id: null, object_type: null, metric: null };
+const NO_LABELS: Attributes = { event_id: null, object_type: null, metric: null, workspace: 'default' };
 const CIO_NEVER_COMPRESSES =
   'Customer.io sends uncompressed bodies; inflating one before its signature is checked invites a decompression ' +
   'bomb, so shared/request-body.ts refuses every Content-Encoding but identity, unread, and the reply says why';
@@ -98,6 +98,7 @@ export function buildHostileCorpus(ctx: CorpusContext): HostileCase[] {
     event_id: id,
     object_type: 'email',
     metric: 'delivered',
+    workspace: 'default',
     cio_timestamp: ts,
     parse_error: null,
   });
@@ -963,8 +964,15 @@ export function buildHostileCorpus(ctx: CorpusContext): HostileCase[] {
   // ---------------------------------------------------------------------------------------------------------------
   group = 'paths';
   {
+    // `/` is the default workspace (a query string changes nothing); `/<label>` a configured workspace's; any other
+    // path names no workspace: 404 before the body is read, whatever its signature.
+    for (const target of ['/?x=1&y=2', 'http://evil.example/']) {
+      const e = signedEvent({ target });
+      accepted(`POST to ${target}`, e.req, labelled(e.id));
+    }
     for (const target of [
       '/anything',
+      '/eu',
       '/a/b/c?x=1&y=2',
       '/%2e%2e/%2e%2e/etc/passwd',
       '//double//slashes',
@@ -972,11 +980,13 @@ export function buildHostileCorpus(ctx: CorpusContext): HostileCase[] {
       'http://evil.example/x',
     ]) {
       const e = signedEvent({ target });
-      accepted(
-        `POST to ${target.length > 40 ? `a ${target.length}-character path` : target}`,
-        e.req,
-        labelled(e.id),
-      );
+      add({
+        name: `POST to ${target.length > 40 ? `a ${target.length}-character path` : target}, signed`,
+        signed: true,
+        request: e.req,
+        expect: { status: 404, published: false },
+        note: 'no workspace has this path (this handler serves the default workspace only)',
+      });
     }
     for (const target of ['/favicon.ico', '/robots.txt']) {
       const e = signedEvent({ target });

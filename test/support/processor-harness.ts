@@ -14,6 +14,9 @@ import { buildProcessor, type Processor, type ProcessorTuning } from '../../func
 import type { PushResult } from '../../shared/processor/process-push';
 import { startTrackApiServer, type TrackApiServer } from './track-api-server';
 
+/** The identity of an event of the default workspace. */
+const dflt = (eventId: string) => ({ workspace: 'default', eventId });
+
 export interface HarnessOptions {
   /** Extra processor environment (e.g. CIO_SUPPRESS_ON, DEDUPE_LEASE_SECONDS). */
   env?: Record<string, string>;
@@ -146,7 +149,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     eventRows: () => rows(config.bqTable),
     rejectRows: () => rows(config.bqRejectsTable),
     async ledgerDoc(eventId) {
-      const snap = await firestore.collection(config.dedupeCollection).doc(ledgerDocId(eventId)).get();
+      const snap = await firestore
+        .collection(config.dedupeCollection)
+        .doc(ledgerDocId(dflt(eventId)))
+        .get();
       return snap.data();
     },
     async close() {

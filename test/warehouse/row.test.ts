@@ -7,7 +7,7 @@ import { EVENTS_TABLE, REJECTS_TABLE } from '../../shared/warehouse/schema';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'events');
 const RECEIVED_AT = '2024-11-25T16:30:00.000Z';
-const RECEIVED = { receivedAt: RECEIVED_AT };
+const RECEIVED = { workspace: 'default', receivedAt: RECEIVED_AT };
 
 function event(body: unknown): CioEvent {
   const result = parseEvent(Buffer.from(JSON.stringify(body)));
@@ -58,6 +58,7 @@ describe('toEventRow', () => {
         timestamp: 1732551100,
       }),
       truncated: null,
+      workspace: 'default',
     });
   });
 
@@ -71,7 +72,11 @@ describe('toEventRow', () => {
       brand_new_field: { nested: [1, 2] },
       data: { identifiers: { cio_id: 'c1' } },
     });
-    const row = toEventRow(e, { receivedAt: RECEIVED_AT, truncated: 'data.content,data.headers' }, []);
+    const row = toEventRow(
+      e,
+      { workspace: 'default', receivedAt: RECEIVED_AT, truncated: 'data.content,data.headers' },
+      [],
+    );
     expect(row.object_type_type).toBe('email');
     expect(JSON.parse(row.body)).toEqual({
       event_id: 'e1',
@@ -82,6 +87,15 @@ describe('toEventRow', () => {
       brand_new_field: { nested: [1, 2] },
     });
     expect(row.truncated).toBe('data.content,data.headers');
+  });
+
+  it('carries the workspace the event came from', () => {
+    const row = toEventRow(
+      fixture('email-spammed.json'),
+      { workspace: 'eu-brand', receivedAt: RECEIVED_AT },
+      [],
+    );
+    expect(row.workspace).toBe('eu-brand');
   });
 
   it('maps a click (campaign, journey) column by column', () => {
@@ -116,6 +130,7 @@ describe('toEventRow', () => {
       object_type_type: null,
       body: JSON.stringify(e.topLevel),
       truncated: null,
+      workspace: 'default',
     });
     expect(JSON.parse(row.data)).toMatchObject({ machine: false, link_id: 5 });
   });

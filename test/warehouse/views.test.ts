@@ -904,3 +904,56 @@ describe('person_channel_state', () => {
     });
   });
 });
+
+describe('several workspaces', () => {
+  const at = Date.parse('2024-12-02T10:00:00Z') / 1000;
+  const body = (metric: string, delivery: string, extra: Record<string, unknown> = {}) => ({
+    event_id: `ws-${metric}-${delivery}`,
+    object_type: 'email',
+    metric,
+    timestamp: at,
+    data: { delivery_id: delivery, campaign_id: 7, action_id: 70, identifiers: { cio_id: 'c1' }, ...extra },
+  });
+
+  test('the same event_id in two workspaces is two events; a row from before workspaces is the default one', async () => {
+    const before = { ...rowFromBody(body('sent', 'd1')), workspace: null as unknown as string };
+    const rows = [
+      before,
+      rowFromBody(body('sent', 'd1'), undefined, [], 'default'), // the same event again, now labelled
+      rowFromBody(body('sent', 'd1'), undefined, [], 'eu'),
+      rowFromBody(body('delivered', 'd1'), undefined, [], 'eu'),
+      rowFromBody(body('spammed', 'd1'), undefined, [], 'eu'),
+    ];
+    await withWarehouse(rows, async (w) => {
+      expect(
+        await w.query(`SELECT workspace, event_id FROM events_unique ORDER BY workspace, event_id`),
+      ).toEqual([
+        { workspace: 'default', event_id: 'ws-sent-d1' },
+        { workspace: 'eu', event_id: 'ws-delivered-d1' },
+        { workspace: 'eu', event_id: 'ws-sent-d1' },
+        { workspace: 'eu', event_id: 'ws-spammed-d1' },
+      ]);
+      expect(
+        await w.query(`SELECT workspace, sent, delivered, spammed FROM delivery_funnel ORDER BY workspace`),
+      ).toEqual([
+        { workspace: 'default', sent: 1, delivered: 0, spammed: 0 },
+        { workspace: 'eu', sent: 1, delivered: 1, spammed: 1 },
+      ]);
+      expect(
+        await w.query(`SELECT workspace, sent, complaints FROM deliverability_daily ORDER BY workspace`),
+      ).toEqual([
+        { workspace: 'default', sent: 1, complaints: 0 },
+        { workspace: 'eu', sent: 1, complaints: 1 },
+      ]);
+      // The same cio_id in two workspaces is two people.
+      expect(
+        await w.query(
+          `SELECT workspace, person_key, complained_at FROM person_channel_state ORDER BY workspace`,
+        ),
+      ).toEqual([
+        { workspace: 'default', person_key: 'cio_c1', complained_at: null },
+        { workspace: 'eu', person_key: 'cio_c1', complained_at: iso(at) },
+      ]);
+    });
+  });
+});

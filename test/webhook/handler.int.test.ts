@@ -156,6 +156,7 @@ describe('signed events are published byte for byte', () => {
       event_id: event.event_id,
       object_type: event.object_type,
       metric: event.metric,
+      workspace: 'default',
       cio_timestamp: timestamp,
       received_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     });
@@ -204,6 +205,63 @@ describe('signed events are published byte for byte', () => {
     const message = onlyMessage(await sub.drain());
     expect(message.data.equals(Buffer.from(body))).toBe(true);
     expect(message.attributes.event_id).toBe('01BIG');
+  });
+});
+
+describe('several workspaces: the URL path names the workspace, and only its keys verify', () => {
+  const WORKSPACE_KEYS = { eu: ['whsec-eu-a', 'whsec-eu-b'], staging: ['whsec-staging'] };
+  const paths: Record<string, readonly string[]> = { '': KEYS, ...WORKSPACE_KEYS };
+  const label = (p: string) => (p === '' ? 'default' : p);
+  let multi: Served;
+
+  beforeAll(async () => {
+    multi = await startWebhook(
+      createPublisher({ projectId: project.projectId, topic: topicId, apiEndpoint: project.host }),
+      { workspaceSigningKeys: WORKSPACE_KEYS },
+    );
+  });
+  afterAll(() => multi.close());
+
+  const pairs = Object.entries(paths).flatMap(([pathLabel, own]) =>
+    Object.entries(paths).flatMap(([keyLabel, keys]) =>
+      keys.map((key) => [label(pathLabel), label(keyLabel), key, own.includes(key)] as const),
+    ),
+  );
+
+  it.each(pairs)('POST /%s with a key of %s (%s) → %s', async (pathLabel, _keyLabel, key, ownKey) => {
+    const sub = await project.subscribe(topicId);
+    const body = JSON.stringify({ event_id: `ws-${pathLabel}-${key}`, object_type: 'email', metric: 'sent' });
+    const url = new URL(pathLabel === 'default' ? '/' : `/${pathLabel}`, multi.url).toString();
+    const res = await post(url, body, { key });
+    const published = await sub.drain(ownKey ? undefined : 1500);
+    if (ownKey) {
+      expect(res).toMatchObject({ status: 200, text: 'ok' });
+      expect(onlyMessage(published).attributes).toMatchObject({
+        workspace: pathLabel,
+        event_id: `ws-${pathLabel}-${key}`,
+      });
+    } else {
+      // A key of one workspace never lets an event in as another's.
+      expect(res).toMatchObject({ status: 401, text: 'invalid signature' });
+      expect(published).toEqual([]);
+    }
+  });
+
+  it('a trailing slash is the same workspace; an unknown label, a nested path or a query-only change is not', async () => {
+    const body = JSON.stringify({ event_id: 'ws-paths', object_type: 'email', metric: 'sent' });
+    expect((await post(new URL('/eu/', multi.url).toString(), body, { key: 'whsec-eu-a' })).status).toBe(200);
+    for (const p of ['/us', '/eu/x', '/EU', '/default']) {
+      expect(await post(new URL(p, multi.url).toString(), body, { key: KEYS[0] })).toMatchObject({
+        status: 404,
+        text: 'unknown workspace',
+      });
+    }
+    expect(multi.logs.filter((l) => l.outcome === 'unknown_workspace').map((l) => l.path)).toEqual([
+      '/us',
+      '/eu/x',
+      '/EU',
+      '/default',
+    ]);
   });
 });
 
@@ -282,6 +340,7 @@ describe('signed bodies that are not events are published flagged, never refused
     expect(message.data.equals(Buffer.from(body))).toBe(true);
     expect(message.attributes).toEqual({
       ...expected,
+      workspace: 'default',
       cio_timestamp: timestamp,
       received_at: expect.any(String),
     });
@@ -561,6 +620,7 @@ describe('signed bodies too large for one Pub/Sub message are published smaller,
       event_id: '01TRUNC',
       object_type: 'email',
       metric: 'sent',
+      workspace: 'default',
       cio_timestamp: timestamp,
       received_at: expect.any(String),
       truncated: 'data.content,data.headers',

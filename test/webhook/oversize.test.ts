@@ -11,7 +11,7 @@ function fit(raw: Buffer): OutgoingMessage {
   const json = parseJson(raw);
   const envelope = readEnvelope(raw, json);
   return fitOneMessage(
-    { data: raw, attributes: messageAttributes(envelope, '1750000000', RECEIVED) },
+    { data: raw, attributes: messageAttributes(envelope, '1750000000', RECEIVED, 'default') },
     json,
     envelope,
   );

@@ -1,6 +1,7 @@
 // The numbers behind the report: a handful of aggregate queries over the analytics views, written in the SQL subset
 // BigQuery and DuckDB share, and their results as typed values. Rates are computed here from summed counts (rates
 // of several days or domains cannot be summed or averaged).
+import { DEFAULT_WORKSPACE, WORKSPACE_LABEL, isWorkspaceLabel } from '../../../shared/workspace';
 import { UsageError } from '../args';
 import type { Row, WarehouseSource } from './source';
 
@@ -71,6 +72,8 @@ export interface DomainCounts {
 
 export interface ReportData {
   period: Period;
+  /** The one workspace reported on; undefined: every workspace together. */
+  workspace: string | undefined;
   generatedAt: Date;
   sourceLabel: string;
   /** Email deliveries of the period (delivery_funnel). */
@@ -160,9 +163,15 @@ const FUNNEL_COLUMNS = [
  * would read `sent` in `ORDER BY SUM(sent)` as the alias ("Aggregations of aggregations are not allowed"), DuckDB as
  * the column.
  */
-export function reportQueries(table: (id: string) => string, period: Period): ReportQueries {
+export function reportQueries(
+  table: (id: string) => string,
+  period: Period,
+  workspace?: string,
+): ReportQueries {
+  // `workspace` is a validated label (parseWorkspace): safe to quote.
+  const only = workspace === undefined ? '' : ` AND workspace = '${workspace}'`;
   const inPeriod = (column: string): string =>
-    `${column} >= DATE '${period.from}' AND ${column} <= DATE '${period.to}'`;
+    `${column} >= DATE '${period.from}' AND ${column} <= DATE '${period.to}'${only}`;
   const funnel = table('delivery_funnel');
   const daily = table('deliverability_daily');
   const sums = (cols: string[]): string => cols.map((c) => `SUM(${c}) AS ${c}`).join(', ');
@@ -190,12 +199,22 @@ export function reportQueries(table: (id: string) => string, period: Period): Re
   };
 }
 
+/** `--workspace`: `default` or a workspace label; anything else is a usage error. */
+export function parseWorkspace(workspace: string | undefined): string | undefined {
+  if (workspace === undefined || workspace === DEFAULT_WORKSPACE || isWorkspaceLabel(workspace))
+    return workspace;
+  throw new UsageError(
+    `--workspace must be default or a workspace label (${WORKSPACE_LABEL.source}), got "${workspace}"`,
+  );
+}
+
 export async function loadReportData(
   source: WarehouseSource,
   period: Period,
   generatedAt: Date,
+  workspace?: string,
 ): Promise<ReportData> {
-  const sql = reportQueries((id) => source.table(id), period);
+  const sql = reportQueries((id) => source.table(id), period, parseWorkspace(workspace));
   const [emailFunnel, funnels, days, engagement, reasons, domains] = await Promise.all([
     source.query(sql.emailFunnel),
     source.query(sql.funnels),
@@ -209,6 +228,7 @@ export async function loadReportData(
   const engagementByDay = new Map(engagement.map((r) => [text(r.day), r]));
   return {
     period,
+    workspace,
     generatedAt,
     sourceLabel: source.label,
     emailFunnel: funnelCounts(emailFunnel[0] ?? {}),

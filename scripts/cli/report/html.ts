@@ -413,7 +413,7 @@ export function renderHtml(data: ReportData): string {
 <body><main>
 <header><div class="eyebrow">Customer.io reporting webhooks</div>
 <h1>Deliverability report</h1>
-<div class="sub">${span('period', `${period.from} to ${period.to}`)} (${period.days.length} UTC ${period.days.length === 1 ? 'day' : 'days'}) · ${esc(data.sourceLabel)} · generated ${esc(generated)} UTC</div>
+<div class="sub">${span('period', `${period.from} to ${period.to}`)} (${period.days.length} UTC ${period.days.length === 1 ? 'day' : 'days'}) · ${span('workspace', data.workspace === undefined ? 'every workspace' : `workspace ${data.workspace}`)} · ${esc(data.sourceLabel)} · generated ${esc(generated)} UTC</div>
 </header>
 ${kpis(data)}
 <section><h2>Funnel by message</h2>

@@ -1,4 +1,4 @@
--- deliverability_daily: per UTC day (of each event) and recipient domain, email only: volumes and the bounce,
+-- deliverability_daily: per workspace, UTC day (of each event) and recipient domain, email only: volumes and the bounce,
 -- complaint and unsubscribe rates mailbox providers judge a sender by, with the Gmail/Yahoo bulk-sender complaint
 -- thresholds applied.
 --
@@ -17,6 +17,7 @@
 -- Gmail complaints: the full Gmail rate is only visible in Google Postmaster Tools.
 WITH email_events AS (
   SELECT
+    workspace,
     DATE(occurred_at) AS day,
     TRIM(SUBSTR(NULLIF(REGEXP_EXTRACT(LOWER(COALESCE(recipient, person_email)), '@[^@<> ]+'), ''), 2)) AS recipient_domain,
     COALESCE(delivery_id, event_id) AS delivery_key,
@@ -27,6 +28,7 @@ WITH email_events AS (
 ),
 counts AS (
   SELECT
+    workspace,
     day,
     recipient_domain,
     COUNT(DISTINCT CASE WHEN metric = 'sent' THEN delivery_key END) AS sent,
@@ -37,7 +39,7 @@ counts AS (
     COUNT(DISTINCT CASE WHEN metric = 'spammed' THEN delivery_key END) AS complaints,
     COUNT(DISTINCT CASE WHEN metric = 'unsubscribed' THEN delivery_key END) AS unsubscribed
   FROM email_events
-  GROUP BY day, recipient_domain
+  GROUP BY workspace, day, recipient_domain
 )
 SELECT
   *,

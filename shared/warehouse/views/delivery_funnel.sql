@@ -1,4 +1,4 @@
--- delivery_funnel: per day, channel and message origin (campaign / broadcast / newsletter / transactional message,
+-- delivery_funnel: per workspace, day, channel and message origin (campaign / broadcast / newsletter / transactional message,
 -- with its action), how many deliveries reached each stage. Every count is a number of deliveries (distinct
 -- delivery_id), never of events: repeated opens or clicks of one delivery count once.
 --
@@ -24,6 +24,7 @@
 -- aggregated).
 WITH delivery_events AS (
   SELECT
+    workspace,
     delivery_id,
     object_type,
     metric,
@@ -41,6 +42,7 @@ WITH delivery_events AS (
 ),
 deliveries AS (
   SELECT
+    workspace,
     delivery_id,
     -- One delivery is one message of one action: these agree across its events; MAX skips events lacking them.
     MAX(object_type) AS object_type,
@@ -63,10 +65,11 @@ deliveries AS (
     COUNT(CASE WHEN metric = 'spammed' THEN 1 END) > 0 AS has_spammed,
     COUNT(CASE WHEN metric = 'unsubscribed' THEN 1 END) > 0 AS has_unsubscribed
   FROM delivery_events
-  GROUP BY delivery_id
+  GROUP BY workspace, delivery_id
 ),
 stages AS (
   SELECT
+    workspace,
     DATE(COALESCE(sent_at, first_event_at)) AS day,
     object_type,
     CASE
@@ -94,6 +97,7 @@ stages AS (
 ),
 counts AS (
   SELECT
+    workspace,
     day,
     object_type,
     origin_type,
@@ -110,7 +114,7 @@ counts AS (
     COUNT(CASE WHEN spammed THEN 1 END) AS spammed,
     COUNT(CASE WHEN unsubscribed THEN 1 END) AS unsubscribed
   FROM stages
-  GROUP BY day, object_type, origin_type, origin_id, action_id
+  GROUP BY workspace, day, object_type, origin_type, origin_id, action_id
 )
 SELECT
   *,

@@ -1,7 +1,9 @@
--- events_unique: one row per event_id, the earliest-received copy, without synthetic events (event_id starting with
+-- events_unique: one row per event (workspace, event_id), the earliest-received copy, without synthetic events (event_id starting with
 -- 'cio-webhooks-synthetic-': `cio-webhooks smoke` test events; SYNTHETIC_EVENT_ID_PREFIX in shared/customerio/event.ts).
 -- The ledger already lands one row per event_id; this is defence in depth (a streaming insert retried after the
 -- insertId dedupe window, a manual backfill). Every view reads this one, never the table.
+-- workspace is 'default' for rows from before workspaces existed (NULL in the table). An event's identity is
+-- (workspace, event_id): two workspaces may send the same event_id, and those are two events.
 -- Derived columns, so that every view agrees on them:
 --   occurred_at         event_timestamp (when it happened), else received_at when the body had no timestamp.
 --   person_key          'cio_' + identifiers.cio_id, else identifiers.id: the person the processor acts on (never
@@ -22,12 +24,13 @@
 WITH ranked AS (
   SELECT
     *,
-    ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY received_at) AS copy_rank,
+    COALESCE(workspace, 'default') AS workspace_key,
+    ROW_NUMBER() OVER (PARTITION BY COALESCE(workspace, 'default'), event_id ORDER BY received_at) AS copy_rank,
     COALESCE('cio_' || NULLIF(TRIM(cio_id), ''), CASE WHEN TRIM(person_id) <> '' THEN person_id END) AS person_key
   FROM ${events}
 ),
 complaint_writebacks AS (
-  SELECT person_key, received_at
+  SELECT workspace_key, person_key, received_at
   FROM ranked
   WHERE copy_rank = 1
     AND metric = 'spammed'
@@ -61,6 +64,7 @@ SELECT
   object_type_type,
   body,
   truncated,
+  workspace_key AS workspace,
   COALESCE(event_timestamp, received_at) AS occurred_at,
   person_key,
   CASE
@@ -78,7 +82,8 @@ SELECT
         WHEN object_type = 'customer' AND EXISTS (
           SELECT 1
           FROM complaint_writebacks AS w
-          WHERE w.person_key = ranked.person_key
+          WHERE w.workspace_key = ranked.workspace_key
+            AND w.person_key = ranked.person_key
             AND COALESCE(ranked.event_timestamp, ranked.received_at) >= w.received_at - INTERVAL 5 MINUTE
             AND COALESCE(ranked.event_timestamp, ranked.received_at) <= w.received_at + INTERVAL 7 DAY
         ) THEN 'complaint_writeback'

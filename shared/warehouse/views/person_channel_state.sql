@@ -1,4 +1,4 @@
--- person_channel_state: per person and channel (object_type), the latest engagement and deliverability events:
+-- person_channel_state: per workspace, person and channel (object_type), the latest engagement and deliverability events:
 -- what a sunset policy or a suppression audit needs.
 --
 -- person_key: 'cio_' + identifiers.cio_id, else identifiers.id (events_unique): the profile the processor acts on.
@@ -16,6 +16,7 @@
 --   suppressed) is neither a hard nor a soft bounce.
 WITH person_events AS (
   SELECT
+    workspace,
     person_key,
     person_id,
     cio_id,
@@ -30,6 +31,7 @@ WITH person_events AS (
   FROM ${events_unique}
 )
 SELECT
+  workspace,
   person_key,
   channel,
   MAX(person_id) AS person_id,
@@ -56,4 +58,4 @@ SELECT
   ) AS soft_bounces_7d
 FROM person_events
 WHERE person_key IS NOT NULL
-GROUP BY person_key, channel
+GROUP BY workspace, person_key, channel
