@@ -18,8 +18,8 @@ export interface Analysis {
   acceptedRequests: number;
   /** Requests never answered 2xx, by final status. */
   refused: Map<string, number>;
-  /** Event ids never acknowledged, and why, for those the suite proves were never stored. */
-  neverStored: Map<string, 'wrong key (401)' | 'Pub/Sub down (503)'>;
+  /** Events never acknowledged, and why, for those the suite proves were never stored. */
+  neverStored: Map<string, NeverStored>;
   senderRetries: number;
   retriesByStatus: Map<string, number>;
   /** Attempts made entirely while Pub/Sub was down, by status. */
@@ -57,6 +57,8 @@ export interface Analysis {
   trackClientRetries: number;
 }
 
+export type NeverStored = 'wrong key (401)' | 'another workspace’s key (401)' | 'Pub/Sub down (503)';
+
 const key = (status: number | null) => (status === null ? 'no reply' : String(status));
 
 function bump(map: Map<string, number>, k: string, by = 1) {
@@ -74,7 +76,7 @@ export function analyse(result: ChaosResult): Analysis {
   const firstAck = new Map<string, number>();
   let senderRetries = 0;
   for (const r of records) {
-    const id = r.request.event.eventId;
+    const id = r.request.id;
     if (r.accepted) {
       if (!atEnd.has(id)) acknowledged.add(id);
       const at = r.attempts.find((a) => isSuccess(a.status))!.endedAt;
@@ -93,9 +95,9 @@ export function analyse(result: ChaosResult): Analysis {
   // Duplicates: every request for an event after its first.
   const byEvent = new Map<string, typeof records>();
   for (const r of records) {
-    const list = byEvent.get(r.request.event.eventId) ?? [];
+    const list = byEvent.get(r.request.id) ?? [];
     list.push(r);
-    byEvent.set(r.request.event.eventId, list);
+    byEvent.set(r.request.id, list);
   }
   let concurrentDuplicates = 0;
   let lateResends = 0;
@@ -106,15 +108,17 @@ export function analyse(result: ChaosResult): Analysis {
       const overlaps = spans.some((s, j) => j !== i && s[0] < spans[i][1] && spans[i][0] < s[1]);
       if (overlaps && i > 0) concurrentDuplicates++;
     }
-    const id = list[0].request.event.eventId;
+    const id = list[0].request.id;
     const acked = firstAck.get(id);
     if (acked !== undefined) {
       lateResends += spans.filter(([start]) => start - acked >= lateGapSeconds * 1000).length;
     }
   }
 
-  const neverStored = new Map<string, 'wrong key (401)' | 'Pub/Sub down (503)'>();
-  for (const id of plan.wrongKey) neverStored.set(id, 'wrong key (401)');
+  const neverStored = new Map<string, NeverStored>();
+  for (const [id, why] of plan.wrongKey) {
+    neverStored.set(id, why === 'unknown key' ? 'wrong key (401)' : 'another workspace’s key (401)');
+  }
   for (const id of plan.dropped) neverStored.set(id, 'Pub/Sub down (503)');
 
   const missingRows = [...acknowledged].filter((id) => !rows.has(id));
@@ -132,21 +136,24 @@ export function analyse(result: ChaosResult): Analysis {
   ].sort();
 
   // Several events may ask for the same effect (two complaints of one person both suppress them).
+  // An effect is a workspace's: the same call in two workspaces touches two profiles.
+  const effectsOf = (id: string): string[] => {
+    const event = plan.events.get(id);
+    return event === undefined ? [] : expectedEffects(event.body).map((e) => `${event.workspace} ${e}`);
+  };
   const asked = new Map<string, number>();
-  for (const id of acknowledged) for (const e of expectedEffects(plan.events.get(id)!.body)) bump(asked, e);
+  for (const id of acknowledged) for (const e of effectsOf(id)) bump(asked, e);
   const expected = new Set(asked.keys());
   // Effects of events parked in the dead-letter subscription may or may not have happened.
   const optional = new Set<string>();
-  for (const id of atEnd) if (id) for (const e of expectedEffects(plan.events.get(id)!.body)) optional.add(e);
+  for (const id of atEnd) if (id) for (const e of effectsOf(id)) optional.add(e);
   const effectCalls = result.trackCalls.filter((c) => isSuccess(c.status ?? null));
-  const distinctEffects = new Set(effectCalls.map(effectOf));
+  const effect = (call: (typeof effectCalls)[number]) => `${call.workspace} ${effectOf(call)}`;
+  const distinctEffects = new Set(effectCalls.map(effect));
   const applied = new Map<string, number>();
-  for (const call of effectCalls) bump(applied, effectOf(call));
+  for (const call of effectCalls) bump(applied, effect(call));
   const takenOver = new Set<string>();
-  for (const id of ledger.keys()) {
-    if (lostClaims(id) > 0)
-      for (const e of expectedEffects(plan.events.get(id)?.body ?? '{}')) takenOver.add(e);
-  }
+  for (const id of ledger.keys()) if (lostClaims(id) > 0) for (const e of effectsOf(id)) takenOver.add(e);
 
   return {
     requests: records.length,

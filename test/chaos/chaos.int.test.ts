@@ -33,6 +33,11 @@ beforeAll(async () => {
     leaseSeconds: 20,
     maxDeliveryAttempts: 40,
     outageMs: 6000,
+    workspace: 'eu',
+    workspaceShare: 0.25,
+    inBothWorkspaces: 100,
+    otherWorkspaceKey: 6,
+    revokedKeyAfterStreamMs: 15_000,
     settleTimeoutMs: 480_000,
     progress: (line) => process.stdout.write(`[chaos] ${line}\n`),
   });
@@ -48,7 +53,7 @@ it('drains: every acknowledged event is stored and every accepted message settle
   expect(list(result.unsettled)).toEqual([]);
 });
 
-it('stores one row per acknowledged event_id and nothing else; a second row only in a SIGKILL crash window', () => {
+it('stores one row per acknowledged event (workspace, event_id) and nothing else; a second row only in a SIGKILL crash window', () => {
   // The local warehouse runs with insertId dedupe off, so every row the processor sent is counted: duplicates and
   // redeliveries must have been stopped by the ledger. The one window the ledger cannot close (SIGKILL after the
   // insert, before the done mark; the takeover inserts again) is left to BigQuery's insertId dedupe by DESIGN.md.
@@ -72,11 +77,15 @@ it('stores one row per acknowledged event_id and nothing else; a second row only
 
 it('never stores what was refused and not retried: wrong signature (401), Pub/Sub down (503)', () => {
   const finals = [...a.neverStored].map(([id, why]) => {
-    const record = result.records.find((r) => r.request.event.eventId === id)!;
+    const record = result.records.find((r) => r.request.id === id)!;
     return [id, why, record.attempts.map((t) => t.status).join(',')];
   });
   expect(finals).toEqual(
-    [...a.neverStored].map(([id, why]) => [id, why, why === 'wrong key (401)' ? '401' : '503']),
+    [...a.neverStored].map(([id, why]) => [id, why, why === 'Pub/Sub down (503)' ? '503' : '401']),
+  );
+  // A key of one workspace never lets an event in as another's.
+  expect([...a.neverStored.values()].filter((why) => why === 'another workspace’s key (401)')).toHaveLength(
+    6,
   );
   expect([...a.neverStored.keys()].filter((id) => result.rows.has(id))).toEqual([]);
   expect(a.ledgerForNeverStored).toEqual([]);
@@ -97,6 +106,31 @@ it('applies one set of Track effects per actionable event (distinct effects; rep
   // A repeated identical call is allowed only in the window between a successful call and recording it, which a
   // SIGKILL opens (DESIGN.md): the event's claim was lost and taken over.
   expect(list(a.repeatsWithoutTakeover)).toEqual([]);
+});
+
+it('two workspaces: the same event_id in both is two events; one workspace’s revoked key never holds back the other', () => {
+  const both = [...result.plan.events.values()].filter(
+    (e) => e.workspace === 'eu' && result.plan.events.has(`default/${e.eventId}`),
+  );
+  expect(both.length).toBe(100);
+  const stored = both.filter((e) => result.rows.has(e.id) && result.rows.has(`default/${e.eventId}`));
+  expect(stored.length).toBeGreaterThan(90); // all but the few never acknowledged (wrong key, outage)
+  expect([...result.rows.keys()].filter((id) => id.startsWith('eu/')).length).toBeGreaterThan(800);
+
+  // While eu's Track API refused its key, eu's actionable events were nacked and retried...
+  const { from, to } = result.revokedKey;
+  const during = (workspace: string) =>
+    (result.deliveries.byWorkspace.get(workspace) ?? []).filter((l) => l.at >= from && l.at <= to);
+  const credentialFailures = (workspace: string) =>
+    during(workspace).filter((l) => l.classification === 'track:credentials:401').length;
+  expect(credentialFailures('eu')).toBeGreaterThan(0);
+  // ...and the default workspace's went on: processed meanwhile (the local emulator pushes a couple of messages at a
+  // time, so a handful per second), never failed by eu's credentials.
+  expect(credentialFailures('default')).toBe(0);
+  expect(during('default').filter((l) => l.outcome === 'processed').length).toBeGreaterThan(20);
+  // Both workspaces' Track APIs saw their own effects (checked exactly above).
+  expect(a.expectedEffects.size).toBeGreaterThan(200);
+  expect([...a.expectedEffects].filter((e) => e.startsWith('eu ')).length).toBeGreaterThan(30);
 });
 
 it('the ledger finished every acknowledged event, once', () => {

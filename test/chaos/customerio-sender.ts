@@ -7,10 +7,14 @@ import { sendEvents, type OutgoingEvent } from '../../scripts/cli/send';
 
 export interface ChaosRequest {
   event: OutgoingEvent;
+  /** The workspace whose webhook URL it is posted to. */
+  workspace: string;
+  /** `<workspace>/<event_id>`: the event's identity in the pipeline. */
+  id: string;
   /** Resend until a 2xx (Customer.io's behaviour); false = send once. */
   retry: boolean;
-  /** Signing key override (a wrong key makes the webhook answer 401). */
-  key?: string;
+  /** Signed with a key that is not the workspace's (the webhook answers 401): an unknown one, or the default one. */
+  signWith?: 'unknown key' | 'default key';
 }
 
 export interface Attempt {
@@ -27,9 +31,11 @@ export interface RequestRecord {
   accepted: boolean;
 }
 
+export const WRONG_KEY = 'not-the-signing-key';
+
 export interface SenderOptions {
-  url: string;
-  key: string;
+  /** Each workspace's webhook URL and signing key. */
+  targets: Readonly<Record<string, { url: string; key: string }>>;
   /** Customer.io gives up on a reply after 4 s. */
   timeoutMs?: number;
   /** Attempts per request before the sender gives up (the real sender retries for 7 days). */
@@ -53,11 +59,18 @@ export class CustomerIoSender {
   async deliver(request: ChaosRequest): Promise<RequestRecord> {
     const record: RequestRecord = { request, attempts: [], accepted: false };
     this.records.push(record);
-    const { url, key, timeoutMs, maxAttempts, backoffMs, maxBackoffMs } = this.options;
+    const { targets, timeoutMs, maxAttempts, backoffMs, maxBackoffMs } = this.options;
+    const { url, key: own } = targets[request.workspace]!;
+    const key =
+      request.signWith === 'unknown key'
+        ? WRONG_KEY
+        : request.signWith === 'default key'
+          ? targets.default!.key
+          : own;
     for (let n = 0; n < maxAttempts; n++) {
       const startedAt = Date.now();
       // Each attempt is signed afresh (a new X-CIO-Timestamp), as a later retry would be.
-      const [result] = await sendEvents([request.event], { url, key: request.key ?? key, timeoutMs });
+      const [result] = await sendEvents([request.event], { url, key, timeoutMs });
       record.attempts.push({ status: result.status, startedAt, endedAt: Date.now() });
       if (isSuccess(result.status)) {
         record.accepted = true;

@@ -1,6 +1,7 @@
 // What the processor did with each push delivery, read from its structured log: every invocation writes exactly one
-// `event <outcome>` line (shared/processor/process-push.ts) with the event_id and the Pub/Sub message id, just before it
-// answers. 200 outcomes ack the message; the others nack it (Pub/Sub redelivers).
+// `event <outcome>` line (shared/processor/process-push.ts) with the workspace, the event_id and the Pub/Sub message
+// id, just before it answers. 200 outcomes ack the message; the others nack it (Pub/Sub redelivers). Events are keyed
+// by `<workspace>/<event_id>`, their identity.
 
 const ACK = new Set(['processed', 'duplicate', 'rejected']);
 
@@ -20,12 +21,15 @@ export class DeliveryLog {
   readonly trail = new Map<string, string[]>();
   /** Lines at ERROR that are not an event outcome (a crash, a bug): listed by the suite. */
   readonly errors: string[] = [];
+  /** Workspace → every outcome line of its events, when it was read, and its failure class. */
+  readonly byWorkspace = new Map<string, Array<{ at: number; outcome: string; classification?: string }>>();
 
   add(line: string): void {
     if (!line.startsWith('{')) return;
     let entry: {
       outcome?: unknown;
       event_id?: unknown;
+      workspace?: unknown;
       message_id?: unknown;
       severity?: unknown;
       attempts?: unknown;
@@ -37,13 +41,22 @@ export class DeliveryLog {
     } catch {
       return;
     }
-    const { outcome, event_id: eventId, message_id: messageId } = entry;
+    const { outcome, message_id: messageId } = entry;
     if (typeof outcome !== 'string') {
       if (entry.severity === 'ERROR' || entry.severity === 'CRITICAL') this.errors.push(line);
       return;
     }
     this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
-    if (typeof eventId !== 'string') return;
+    if (typeof entry.event_id !== 'string') return;
+    const eventId = `${typeof entry.workspace === 'string' ? entry.workspace : 'default'}/${entry.event_id}`;
+    this.byWorkspace.set(eventId.split('/')[0]!, [
+      ...(this.byWorkspace.get(eventId.split('/')[0]!) ?? []),
+      {
+        at: Date.now(),
+        outcome,
+        classification: typeof entry.classification === 'string' ? entry.classification : undefined,
+      },
+    ]);
     const detail = [outcome, `msg ${String(messageId)}`, `attempt ${String(entry.attempts ?? '-')}`];
     if (entry.step !== undefined) detail.push(`${String(entry.step)}: ${String(entry.classification)}`);
     this.trail.set(eventId, [...(this.trail.get(eventId) ?? []), detail.join(' ')]);

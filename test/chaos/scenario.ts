@@ -1,7 +1,9 @@
-// The chaos run (issue 6): the whole local stack (emulators, local warehouse, both functions from dist/) with live
-// Track credentials pointed at a Track API fake, fed a seeded stream of realistic events by a Customer.io-like sender
-// while the processor is SIGKILLed and restarted, the Track API and the warehouse fail a share of requests, and the
-// Pub/Sub emulator is stopped and started again. It returns what happened; chaos.int.test.ts asserts on it.
+// The chaos run: the whole local stack (emulators, local warehouse, both functions from dist/) serving two Customer.io
+// workspaces, each with live Track credentials pointed at a Track API fake of its own, fed a seeded stream of realistic
+// events by a Customer.io-like sender while the processor is SIGKILLed and restarted, the default workspace's Track
+// API and the warehouse fail a share of requests, the second workspace's Track API refuses its key for a while (a
+// revoked key: its events wait, the default workspace's must not), and the Pub/Sub emulator is stopped and started
+// again. It returns what happened; chaos.int.test.ts asserts on it.
 //
 // Timeline (faults on throughout, off once drained):
 //   1. stream      most of the requests, accepted within seconds.
@@ -26,7 +28,8 @@ import { startTrackApiServer, type TrackApiServer, type TrackCall } from '../sup
 import { CustomerIoSender, type RequestRecord } from './customerio-sender';
 import { DeliveryLog } from './delivery-log';
 import { FaultInjector, type InjectedFaults } from './fault-injector';
-import { buildPlan, type Plan, type PlanOptions } from './plan';
+import { buildPlan, eventKey, type Plan, type PlanOptions } from './plan';
+import { eventInsertId } from '../../shared/warehouse/row';
 import { prng } from '../../scripts/cli/generate-events';
 
 export interface ChaosOptions extends PlanOptions {
@@ -37,6 +40,8 @@ export interface ChaosOptions extends PlanOptions {
   maxDeliveryAttempts: number;
   /** How long Pub/Sub stays down before it is started again. */
   outageMs: number;
+  /** How long after the stream the second workspace's Track API goes on refusing its key. */
+  revokedKeyAfterStreamMs: number;
   settleTimeoutMs: number;
   /** Shown while the run goes on. */
   progress?: (line: string) => void;
@@ -59,14 +64,17 @@ export interface ChaosResult {
   plan: Plan;
   records: RequestRecord[];
   deliveries: DeliveryLog;
-  /** event_id → rows in the events table. */
+  /** `<workspace>/<event_id>` → rows in the events table. */
   rows: Map<string, number>;
   rejectRows: number;
-  /** event_id → times its insertId reached the warehouse (insertAll rows, faulted requests included). */
+  /** `<workspace>/<event_id>` → times its insertId reached the warehouse (insertAll rows, faulted requests included). */
   insertSends: Map<string, number>;
   insertAllRequests: number;
   ledger: Map<string, LedgerEntry>;
-  trackCalls: TrackCall[];
+  /** Both workspaces' Track API calls, each labelled with its workspace. */
+  trackCalls: Array<TrackCall & { workspace: string }>;
+  /** When the second workspace's Track API refused its key (401 to every call). */
+  revokedKey: { from: number; to: number };
   faults: InjectedFaults & { processorKills: number; pubsubOutages: number };
   outage: { stoppedAt: number; startingAt: number; restartedAt: number };
   deadLetters: DeadLetterSeen[];
@@ -107,8 +115,10 @@ async function readLedger(host: string, projectId: string, collection: string) {
     const snapshot = await firestore.collection(collection).get();
     const ledger = new Map<string, LedgerEntry>();
     for (const doc of snapshot.docs) {
-      const data = doc.data() as { event_id?: string; state?: string; attempts?: number };
-      ledger.set(data.event_id ?? `?${doc.id}`, { state: data.state ?? '?', attempts: data.attempts ?? 0 });
+      const data = doc.data() as { event_id?: string; workspace?: string; state?: string; attempts?: number };
+      const id =
+        data.event_id === undefined ? `?${doc.id}` : eventKey(data.workspace ?? 'default', data.event_id);
+      ledger.set(id, { state: data.state ?? '?', attempts: data.attempts ?? 0 });
     }
     return ledger;
   } finally {
@@ -136,18 +146,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const localDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cio-chaos-'));
   const projectId = `chaos-${process.pid}-${Date.now().toString(36)}`;
   let track: TrackApiServer | undefined;
+  let secondTrack: TrackApiServer | undefined;
   let stack: Stack | undefined;
   let keepLogs = true;
   try {
     track = await startTrackApiServer();
+    secondTrack = await startTrackApiServer();
     stack = await startStack({
       localDir,
       webhookPort: await freePort(),
       projectId,
+      workspaces: [options.workspace],
       env: {
         CIO_SITE_ID: TRACK_SITE,
         CIO_TRACK_API_KEY: 'chaos-track-key',
         CIO_TRACK_API_URL: track.url,
+        CIO_WORKSPACE_TRACK_CREDENTIALS: JSON.stringify({
+          [options.workspace]: {
+            site_id: 'chaos-eu-site',
+            api_key: 'chaos-eu-key',
+            api_url: secondTrack.url,
+          },
+        }),
         CIO_SUPPRESS_ON: 'spammed',
         CIO_TRACK_MAX_RPS: '50',
         DEDUPE_LEASE_SECONDS: String(options.leaseSeconds),
@@ -163,9 +183,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     });
     const live = stack;
     const liveTrack = track;
+    const liveSecondTrack = secondTrack;
     phase('start');
 
-    const sender = new CustomerIoSender({ url: live.state.webhookUrl, key: live.signingKey });
+    const sender = new CustomerIoSender({
+      targets: {
+        default: { url: live.state.webhookUrl, key: live.signingKey },
+        [options.workspace]: {
+          url: live.state.workspaces[options.workspace]!,
+          key: live.workspaceKeys[options.workspace]!,
+        },
+      },
+    });
     // The processor's Track request timeout is an eighth of its per-event deadline (half the lease).
     const trackTimeoutMs = Math.min(5000, (options.leaseSeconds * 1000) / 16);
     const injector = new FaultInjector(
@@ -194,7 +223,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           topic: live.state.eventsTopic,
           dryRun: !replay,
           onMessage: (message, outcome) => {
-            const eventId = message.attributes.event_id;
+            const eventId =
+              message.attributes.event_id === undefined
+                ? undefined
+                : eventKey(message.attributes.workspace ?? 'default', message.attributes.event_id);
             if (outcome === 'replayed') {
               deadLetters.push({
                 eventId,
@@ -219,8 +251,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const openEvents = async (needRows: boolean): Promise<string[]> => {
       const accepted = new Map<string, number>();
       for (const r of sender.records) {
-        if (r.accepted)
-          accepted.set(r.request.event.eventId, (accepted.get(r.request.event.eventId) ?? 0) + 1);
+        if (r.accepted) accepted.set(r.request.id, (accepted.get(r.request.id) ?? 0) + 1);
       }
       const stored = needRows ? await countRows(live) : undefined;
       const open: string[] = [];
@@ -255,7 +286,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // 1. The stream, with faults; SIGKILLs spread over the processing (the emulator pushes one message at a time,
     // so the processor works through the backlog long after the last request was accepted).
     injector.start();
-    const phase1Events = new Set(plan.phase1.map((r) => r.event.eventId)).size;
+    const phase1Events = new Set(plan.phase1.map((r) => r.id)).size;
     const killAfter = Array.from({ length: options.processorKills - 1 }, (_, i) =>
       Math.floor((phase1Events * (i + 0.5 + random() * 0.5)) / options.processorKills),
     );
@@ -265,10 +296,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         killProcessor();
       }
     }, 100);
+    // The second workspace's key is revoked while the stream runs and for a while after: its actionable events are
+    // nacked (track:credentials:401) and retried; the default workspace's go on.
+    const revokedKey = { from: Date.now(), to: 0 };
+    liveSecondTrack.faults.add({ kind: 'status', status: 401, times: 1_000_000 });
     await sender.deliverAll(plan.phase1, options.concurrency, (i) => {
       if (i % 1000 === 0) say(`stream: ${i}/${plan.phase1.length} requests started`);
     });
     phase('stream');
+    await sleep(options.revokedKeyAfterStreamMs);
+    liveSecondTrack.faults.clear();
+    revokedKey.to = Date.now();
+    say(
+      `${options.workspace}'s Track API key accepted again after ${((revokedKey.to - revokedKey.from) / 1000).toFixed(0)} s`,
+    );
 
     // 2. Processing and quiesce: the emulator loses whatever is in flight when it stops.
     const quiesceOpen = await settle('processing', false, true);
@@ -318,9 +359,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       `select count(*) as n from ${live.state.dataset}.rejected_events`,
     );
     const insertSends = new Map<string, number>();
-    for (const eventId of plan.events.keys()) {
-      const n = live.warehouse.stats.receivedByInsertId('events', eventId);
-      if (n > 0) insertSends.set(eventId, n);
+    for (const [id, event] of plan.events) {
+      const insertId = eventInsertId({ workspace: event.workspace, eventId: event.eventId });
+      const n = live.warehouse.stats.receivedByInsertId('events', insertId);
+      if (n > 0) insertSends.set(id, n);
     }
     const ledger = await readLedger(live.state.firestoreEmulatorHost, projectId, 'cio_webhook_events');
     await scanDeadLetters(false);
@@ -350,7 +392,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       insertSends,
       insertAllRequests,
       ledger,
-      trackCalls: [...liveTrack.calls],
+      trackCalls: [
+        ...liveTrack.calls.map((c) => ({ ...c, workspace: 'default' })),
+        ...liveSecondTrack.calls.map((c) => ({ ...c, workspace: options.workspace })),
+      ],
+      revokedKey,
       faults,
       outage: { stoppedAt, startingAt, restartedAt },
       deadLetters,
@@ -364,6 +410,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   } finally {
     await stack?.stop().catch(() => undefined);
     await track?.close();
+    await secondTrack?.close();
     // The functions' and emulators' logs stay when the run failed.
     if (keepLogs) say(`logs kept in ${path.join(localDir, 'logs')}`);
     else fs.rmSync(localDir, { recursive: true, force: true });
@@ -372,7 +419,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
 async function countRows(stack: Stack): Promise<Map<string, number>> {
   const result = await stack.warehouse.query(
-    `select event_id, count(*) as n from ${stack.state.dataset}.events group by event_id`,
+    `select workspace, event_id, count(*) as n from ${stack.state.dataset}.events group by workspace, event_id`,
   );
-  return new Map(result.map((r) => [String(r.event_id), Number(r.n)]));
+  return new Map(result.map((r) => [eventKey(String(r.workspace), String(r.event_id)), Number(r.n)]));
 }

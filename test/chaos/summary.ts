@@ -36,6 +36,9 @@ export function renderSummary(result: ChaosResult, a: Analysis): string {
       `(${s(outage.restartedAt - outage.stoppedAt)}; answers meanwhile: ${counts(a.outageAnswers)})`,
     `            Track 500 ×${faults.track500}, 429 ×${faults.track429}, hang ×${faults.trackHang} · ` +
       `warehouse 503 ×${faults.warehouse503}, partial ×${faults.warehousePartial}`,
+    `workspaces  default + ${options.workspace}: ${n([...a.acknowledged].filter((id) => id.startsWith(`${options.workspace}/`)).length)} of the events are ${options.workspace}'s ` +
+      `(${options.inBothWorkspaces} sent to both); ${options.workspace}'s Track key refused for ${s(result.revokedKey.to - result.revokedKey.from)} ` +
+      `(${n(result.deliveries.byWorkspace.get(options.workspace)?.filter((l) => l.classification === 'track:credentials:401').length ?? 0)} deliveries nacked meanwhile)`,
     `dead letters ${dead.length}${dead.length ? ': ' + dead.map((d) => `${d.eventId} (${d.when})`).join(', ') : ''}`,
     `processes   ${result.leftover.groups.length} process groups and ${result.leftover.processes.length} processes left after stop; ` +
       `unexpected exits ${result.unexpectedExits.length}`,
