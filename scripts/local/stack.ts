@@ -5,19 +5,23 @@
 // process group under a guardian that kills the group when our pipe to it closes, so nothing outlives us: not
 // after stop(), not after a crash, not after SIGKILL.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { BigQuery } from '@google-cloud/bigquery';
-import { PubSub } from '@google-cloud/pubsub';
 import { ENV, loadProcessorConfig, loadWebhookConfig } from '../../shared/config';
-import { renderViews } from '../../shared/warehouse/views';
 import { isWorkspaceLabel } from '../../shared/workspace';
-import { checkPrerequisites, freePort, killGroup, startEmulator, type Emulator } from './emulators';
+import { checkPrerequisites, startEmulator, type Emulator } from './emulators';
+import {
+  startFunction,
+  type FunctionName,
+  type FunctionOptions,
+  type RunningFunction,
+} from './function-process';
+import { choosePort } from './ports';
+import { createTopology } from './pubsub-topology';
 import { saveLedger, savedLedger, type SavedLedger } from './saved-ledger';
+import { resolveSigningKey, resolveWorkspaceKeys, type KeySource } from './signing-keys';
+import { StackError } from './stack-error';
 import {
   projectRoot,
   readStackState,
@@ -27,8 +31,6 @@ import {
 } from './stack-state';
 import { startWarehouseServer, type WarehouseServer } from './warehouse/server';
 import { ensureWarehouseTables } from './warehouse/setup';
-
-export type FunctionName = 'webhook' | 'processor';
 
 export interface StackOptions {
   /** Holds the state file, the development key, logs and (by default) the warehouse. Default: <project>/.local */
@@ -69,7 +71,7 @@ export interface Stack {
   readonly state: StackState;
   readonly signingKey: string;
   /** `generated` on a first run, `file` when read from <localDir>/signing-key, `env` from CIO_WEBHOOK_SIGNING_KEYS. */
-  readonly signingKeySource: 'generated' | 'file' | 'env';
+  readonly signingKeySource: KeySource;
   /** Dry-run unless CIO_SITE_ID and CIO_TRACK_API_KEY are set. */
   readonly trackMode: 'dry-run' | 'live';
   /** Every workspace besides the default one: label → its first signing key. */
@@ -99,246 +101,11 @@ export interface Stack {
   startPubsub(): Promise<void>;
 }
 
-export class StackError extends Error {
-  override name = 'StackError';
-}
+export { StackError };
+export type { FunctionName };
 
 const DEFAULT_PROJECT = 'cio-local';
 const DEFAULT_WEBHOOK_PORT = 8080;
-
-function signingKeyFile(localDir: string): string {
-  return path.join(localDir, 'signing-key');
-}
-
-function resolveSigningKey(
-  localDir: string,
-  env: StackOptions['env'] & object,
-): { keys: string; key: string; source: Stack['signingKeySource']; file: string | null } {
-  const fromEnv = env[ENV.signingKeys]?.trim();
-  if (fromEnv) return { keys: fromEnv, key: fromEnv.split(',')[0].trim(), source: 'env', file: null };
-  const file = signingKeyFile(localDir);
-  try {
-    const key = fs.readFileSync(file, 'utf8').trim();
-    if (key !== '') return { keys: key, key, source: 'file', file };
-  } catch {
-    // first run: generate below
-  }
-  const key = randomBytes(32).toString('hex');
-  fs.writeFileSync(file, key + '\n', { mode: 0o600 });
-  return { keys: key, key, source: 'generated', file };
-}
-
-function workspaceKeysFile(localDir: string): string {
-  return path.join(localDir, 'workspace-keys.json');
-}
-
-/**
- * The workspaces' signing keys, as CIO_WORKSPACE_SIGNING_KEYS takes them: from that variable when it is set,
- * else a development key per label, generated once and kept (a workspace keeps its key across restarts).
- */
-function resolveWorkspaceKeys(
-  localDir: string,
-  env: StackOptions['env'] & object,
-  labels: readonly string[],
-): { keys: Record<string, string[]>; file: string | null } {
-  const fromEnv = env[ENV.workspaceSigningKeys]?.trim();
-  if (fromEnv) {
-    // Validated, with messages that name the variable, by the webhook's own loader.
-    const config = loadWebhookConfig({ ...env, [ENV.signingKeys]: 'unused', [ENV.project]: 'unused' });
-    return {
-      keys: Object.fromEntries(Object.entries(config.workspaceSigningKeys).map(([l, k]) => [l, [...k]])),
-      file: null,
-    };
-  }
-  if (labels.length === 0) return { keys: {}, file: null };
-  const file = workspaceKeysFile(localDir);
-  let kept: Record<string, string[]> = {};
-  try {
-    kept = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string[]>;
-  } catch {
-    // first run with workspaces: generate below
-  }
-  const keys: Record<string, string[]> = {};
-  for (const label of labels) keys[label] = kept[label] ?? [randomBytes(32).toString('hex')];
-  fs.writeFileSync(file, JSON.stringify({ ...kept, ...keys }, null, 2) + '\n', { mode: 0o600 });
-  return { keys, file };
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-async function choosePort(
-  requested: number | undefined,
-  preferred: number | undefined,
-  what: string,
-): Promise<number> {
-  if (requested !== undefined) {
-    if (!(await portIsFree(requested))) throw new StackError(`port ${requested} for the ${what} is in use`);
-    return requested;
-  }
-  if (preferred !== undefined && (await portIsFree(preferred))) return preferred;
-  return freePort();
-}
-
-// The guardian of one function: it runs the function in a process group of its own (the guardian's, a detached
-// group leader) and exits with the function's status. A watcher reads the guardian's stdin, a pipe from us; when that
-// closes (we stopped it, or we died, even by SIGKILL) it TERMs the function, then KILLs it after 5 s.
-// (stdin is saved on fd 3 first: sh gives background jobs /dev/null as stdin.)
-const GUARDIAN = `
-exec 3<&0
-"$@" </dev/null 3<&- &
-fn=$!
-(
-  read _ignored <&3
-  kill -TERM "$fn" 2>/dev/null
-  i=0
-  while kill -0 "$fn" 2>/dev/null && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-  kill -KILL "$fn" 2>/dev/null
-) &
-exec 3<&-
-wait "$fn"
-`;
-
-interface RunningFunction {
-  name: FunctionName;
-  url: string;
-  pgid: number;
-  logFile: string;
-  stop(): Promise<void>;
-  /** Sends `signal` to the whole process group and waits until it is gone. */
-  kill(signal: NodeJS.Signals): Promise<void>;
-}
-
-function tail(file: string, lines = 20): string {
-  try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-async function waitForHttp(
-  url: string,
-  child: ChildProcess,
-  what: string,
-  logFile: string,
-  timeoutMs: number,
-) {
-  let exit: string | undefined;
-  child.once('exit', (code, signal) => (exit = signal ?? String(code)));
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (exit !== undefined) {
-      throw new StackError(
-        `the ${what} exited (${exit}) before it was ready; its log ${logFile}:\n${tail(logFile)}`,
-      );
-    }
-    try {
-      // functions-framework answers /robots.txt itself, without invoking the function.
-      await fetch(new URL('/robots.txt', url), { signal: AbortSignal.timeout(1000) });
-      return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new StackError(
-    `the ${what} did not answer on ${url} within ${timeoutMs} ms; its log ${logFile}:\n${tail(logFile)}`,
-  );
-}
-
-async function startFunction(
-  name: FunctionName,
-  target: string,
-  port: number,
-  env: Record<string, string>,
-  logDir: string,
-  onLog: StackOptions['onLog'],
-  onUnexpectedExit: StackOptions['onUnexpectedExit'],
-  logFlags: 'w' | 'a' = 'w',
-): Promise<RunningFunction> {
-  const root = projectRoot();
-  const main = path.join(
-    root,
-    'node_modules',
-    '@google-cloud',
-    'functions-framework',
-    'build',
-    'src',
-    'main.js',
-  );
-  const logFile = path.join(logDir, `${name}.log`);
-  const log = fs.createWriteStream(logFile, { flags: logFlags });
-  // The same Node that runs us (the project's Node 24), not whatever `node` is first on PATH.
-  const child = spawn(
-    'sh',
-    [
-      '-c',
-      GUARDIAN,
-      'guardian',
-      process.execPath,
-      main,
-      `--target=${target}`,
-      `--port=${port}`,
-      '--signature-type=http',
-    ],
-    {
-      cwd: root,
-      env: { ...env, FUNCTION_TARGET: target, PORT: String(port) },
-      detached: true,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    },
-  );
-  if (child.pid === undefined) throw new StackError(`could not start the ${name} function`);
-  const pgid = child.pid;
-  for (const stream of [child.stdout, child.stderr]) {
-    if (stream === null) continue;
-    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-      log.write(line + '\n');
-      onLog?.(name, line);
-    });
-  }
-  let stopping: Promise<void> | undefined;
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', (code, signal) => {
-      if (stopping === undefined) onUnexpectedExit?.(name, signal ?? `exit code ${code}`);
-      resolve();
-    }),
-  );
-  const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      child.stdin?.end();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-      clearTimeout(timer);
-      await killGroup(pgid, 1000);
-      await new Promise<void>((resolve) => log.end(resolve));
-    })());
-  const kill = (signal: NodeJS.Signals): Promise<void> =>
-    (stopping ??= (async () => {
-      try {
-        process.kill(-pgid, signal);
-      } catch {
-        // already gone
-      }
-      await exited;
-      await killGroup(pgid, 1000);
-      await new Promise<void>((resolve) => log.end(resolve));
-    })());
-  const url = `http://127.0.0.1:${port}/`;
-  try {
-    await waitForHttp(url, child, `${name} function`, logFile, 60_000);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { name, url, pgid, logFile, stop, kill };
-}
 
 /** Builds a BigQuery client bound to the local warehouse (the client reads BIGQUERY_EMULATOR_HOST when built). */
 function localBigQuery(url: string, projectId: string): BigQuery {
@@ -349,57 +116,6 @@ function localBigQuery(url: string, projectId: string): BigQuery {
   } finally {
     if (previous === undefined) delete process.env.BIGQUERY_EMULATOR_HOST;
     else process.env.BIGQUERY_EMULATOR_HOST = previous;
-  }
-}
-
-async function createTopology(
-  host: string,
-  projectId: string,
-  topic: string,
-  processorUrl: string,
-  maxDeliveryAttempts: number,
-): Promise<Pick<StackState, 'pushSubscription' | 'deadLetterTopic' | 'deadLetterSubscription'>> {
-  const names = {
-    pushSubscription: `${topic}-processor`,
-    deadLetterTopic: `${topic}-dead-letter`,
-    deadLetterSubscription: `${topic}-dead-letter`,
-  };
-  // What the Pub/Sub emulator (0.8.x) does with this, observed: push delivery to the processor, ONE message in flight
-  // per subscription (its push loop is serial, so local throughput is 1 / processor latency), the dead-letter policy
-  // (after maxDeliveryAttempts failed pushes the message moves to the dead-letter topic, with the
-  // CloudPubSubDeadLetterSource* attributes). Its push envelopes carry no deliveryAttempt field. No retry policy
-  // (Terraform sets one in the cloud): with one, the emulator strands messages whose push failed (connection refused
-  // while the processor restarts, and some 503 nacks): they are never pushed again (test/chaos found it; 317 of 600
-  // stranded in a 3 s endpoint outage, none without the policy). Without it a nacked message comes back after ~1 s.
-  const pubsub = new PubSub({ projectId, apiEndpoint: host });
-  try {
-    const [deadLetters] = await pubsub.createTopic(names.deadLetterTopic);
-    // A pull subscription keeps the dead letters until someone looks (replay-dead-letters).
-    await deadLetters.createSubscription(names.deadLetterSubscription, { ackDeadlineSeconds: 60 });
-    const [events] = await pubsub.createTopic(topic);
-    await events.createSubscription(names.pushSubscription, {
-      pushConfig: { pushEndpoint: processorUrl },
-      ackDeadlineSeconds: 60,
-      deadLetterPolicy: { deadLetterTopic: deadLetters.name, maxDeliveryAttempts },
-    });
-  } finally {
-    await pubsub.close();
-  }
-  return names;
-}
-
-/** The analytics views, as Terraform creates them: recreated when their SQL changed since the last run. */
-async function ensureViews(bigquery: BigQuery, projectId: string, datasetId: string, eventsTable: string) {
-  const dataset = bigquery.dataset(datasetId);
-  for (const view of renderViews((id) => `\`${projectId}.${datasetId}.${id}\``, eventsTable)) {
-    const table = dataset.table(view.name);
-    const [exists] = await table.exists();
-    if (exists) {
-      const [metadata] = await table.getMetadata();
-      if ((metadata as { view?: { query?: string } }).view?.query === view.sql) continue;
-      await table.delete();
-    }
-    await dataset.createTable(view.name, { view: { query: view.sql, useLegacySql: false } });
   }
 }
 
@@ -420,22 +136,21 @@ function functionEnvironment(
   return { ...out, ...wiring, METADATA_SERVER_DETECTION: 'none' };
 }
 
-export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  checkPrerequisites();
-  const root = projectRoot();
-  const entry = path.join(root, 'dist', 'functions', 'index.js');
-  if (!fs.existsSync(entry)) throw new StackError(`${entry} is missing: run \`npm run build\` first`);
+interface LocalDirs {
+  localDir: string;
+  logDir: string;
+  warehouseDir: string;
+  ledgerDir: string;
+  /** The dedupe ledger the last clean stop saved, if any. */
+  ledgerLoaded: SavedLedger | undefined;
+}
 
-  const env = options.env ?? process.env;
-  // This process talks only to the local emulators and warehouse: never let the auth library probe for a
-  // metadata server (slow, and a warning on every machine outside Google Cloud).
-  process.env.METADATA_SERVER_DETECTION = 'none';
-  const step = options.onStep ?? (() => undefined);
+/** The stack's folders, emptied with `reset`; refuses when a stack already runs from them. */
+function prepareLocalDir(options: StackOptions, root: string, projectId: string): LocalDirs {
   const localDir = path.resolve(options.localDir ?? path.join(root, '.local'));
   const logDir = path.join(localDir, 'logs');
   const warehouseDir = path.resolve(options.warehouseDir ?? path.join(localDir, 'warehouse'));
   const ledgerDir = path.join(localDir, 'firestore');
-  const projectId = options.projectId ?? DEFAULT_PROJECT;
   const running = readStackState(localDir);
   if (running !== undefined) {
     throw new StackError(
@@ -449,15 +164,33 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     fs.rmSync(ledgerDir, { recursive: true, force: true });
   }
   fs.mkdirSync(warehouseDir, { recursive: true });
-  let ledgerLoaded: SavedLedger | undefined;
   try {
-    ledgerLoaded = savedLedger(ledgerDir, projectId);
+    return { localDir, logDir, warehouseDir, ledgerDir, ledgerLoaded: savedLedger(ledgerDir, projectId) };
   } catch (err) {
     throw new StackError(
       `the saved dedupe ledger in ${ledgerDir} is unreadable (${err instanceof Error ? err.message : String(err)}); ` +
         '--reset discards it (and the warehouse)',
     );
   }
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  checkPrerequisites();
+  const root = projectRoot();
+  const entry = path.join(root, 'dist', 'functions', 'index.js');
+  if (!fs.existsSync(entry)) throw new StackError(`${entry} is missing: run \`npm run build\` first`);
+
+  const env = options.env ?? process.env;
+  // This process talks only to the local emulators and warehouse: never let the auth library probe for a
+  // metadata server (slow, and a warning on every machine outside Google Cloud).
+  process.env.METADATA_SERVER_DETECTION = 'none';
+  const step = options.onStep ?? (() => undefined);
+  const projectId = options.projectId ?? DEFAULT_PROJECT;
+  const { localDir, logDir, warehouseDir, ledgerDir, ledgerLoaded } = prepareLocalDir(
+    options,
+    root,
+    projectId,
+  );
 
   const signing = resolveSigningKey(localDir, env);
   for (const label of options.workspaces ?? []) {
@@ -562,28 +295,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       events: processorConfig.bqTable,
       rejects: processorConfig.bqRejectsTable,
     });
-    await ensureViews(bigquery, projectId, processorConfig.bqDataset, processorConfig.bqTable);
 
     step('starting the functions (functions-framework on dist/)');
+    // Both functions share everything but their name, target and port.
+    const launch = (name: FunctionName, port: number, appendLog = false): Promise<RunningFunction> => {
+      const launchOptions: FunctionOptions = {
+        name,
+        target: name === 'webhook' ? 'cioWebhook' : 'cioProcessor',
+        port,
+        env: functionEnv,
+        logDir,
+        onLog: options.onLog,
+        onUnexpectedExit: options.onUnexpectedExit,
+        appendLog,
+      };
+      return startFunction(launchOptions);
+    };
     const functions = await Promise.allSettled([
-      startFunction(
-        'processor',
-        'cioProcessor',
-        processorPort,
-        functionEnv,
-        logDir,
-        options.onLog,
-        options.onUnexpectedExit,
-      ),
-      startFunction(
-        'webhook',
-        'cioWebhook',
-        webhookPort,
-        functionEnv,
-        logDir,
-        options.onLog,
-        options.onUnexpectedExit,
-      ),
+      launch('processor', processorPort),
+      launch('webhook', webhookPort),
     ]);
     const live: Partial<Record<FunctionName, RunningFunction>> = {};
     for (const f of functions) {
@@ -634,18 +364,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       async restartFunction(name, signal = 'SIGKILL') {
         const old = live[name]!;
         await old.kill(signal);
-        const target = name === 'webhook' ? 'cioWebhook' : 'cioProcessor';
-        const port = Number(new URL(old.url).port);
-        const fresh = await startFunction(
-          name,
-          target,
-          port,
-          functionEnv,
-          logDir,
-          options.onLog,
-          options.onUnexpectedExit,
-          'a',
-        );
+        const fresh = await launch(name, Number(new URL(old.url).port), true);
         live[name] = fresh;
         processGroups.push(fresh.pgid);
       },
