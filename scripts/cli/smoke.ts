@@ -3,7 +3,8 @@
 // the one check that covers what the emulators cannot: the real Pub/Sub, Firestore and BigQuery behind the bundled
 // clients, their TLS and credentials, the IAM grants and the push subscription. The event is synthetic (its
 // event_id starts with SYNTHETIC_EVENT_ID_PREFIX): the processor takes no Track action for it and the views and the
-// report leave it out. The steps run in a plain sequence in `smoke()`; each stops the run with a diagnosis.
+// report leave it out. Last, every SQL text the project runs against the warehouse is dry-run there. The steps run in
+// a plain sequence in `smoke()`; each stops the run with a diagnosis.
 
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -20,6 +21,7 @@ import {
   type ProcessorLine,
   type ProcessorLog,
 } from './smoke/processor-log';
+import { checkBigQuerySql, type DryRunResult } from './sql/dry-run';
 
 export const SMOKE_HELP = `Usage: cio-webhooks smoke [--url URL --key-file FILE] [--project ID] [options]
 
@@ -61,6 +63,8 @@ export interface SmokeTarget {
   bigquery: BigQuery;
   /** Fully qualified events table, `project.dataset.table`. */
   table: string;
+  /** Where the project's SQL is dry-run (every view, report and README query): the same dataset. */
+  sql: { projectId: string; datasetId: string; eventsTable: string };
   log: ProcessorLog;
   timeoutMs: number;
 }
@@ -206,6 +210,24 @@ export async function smoke(target: SmokeTarget, out: (line: string) => void): P
     line.latencyMs === undefined ? '' : ` (the processor's own time ${Math.round(line.latencyMs)} ms)`;
   out(`  3 processor  logged "processed" after ${seconds(elapsed())}${own}`);
 
+  // 4. Every SQL text the project runs against the warehouse, dry-run there: BigQuery's own verdict on the views,
+  // the report and the README's examples (free: nothing is read).
+  let results: DryRunResult[];
+  try {
+    results = await checkBigQuerySql({ bigquery: target.bigquery, ...target.sql });
+  } catch (err) {
+    out(`FAILED dry-running the project's SQL: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  const refused = results.filter((r) => !r.accepted);
+  if (refused.length > 0) {
+    out(`  4 queries    ${refused.length} of ${results.length} SQL statements refused:`);
+    for (const r of refused) out(`               ${r.name} (${r.origin}): ${r.reason}: ${r.message}`);
+    out('FAILED: BigQuery refuses SQL this project runs (npx cio-webhooks check-sql shows every statement)');
+    return 1;
+  }
+  out(`  4 queries    BigQuery accepts all ${results.length} SQL statements (dry run)`);
+
   out(`passed: the event went through end to end in ${seconds(elapsed())}`);
   return 0;
 }
@@ -267,6 +289,7 @@ function resolveTarget(v: ParsedValues, io: Io): SmokeTarget {
       key: readKeyFile(keyFile),
       bigquery,
       table: `${project}.${dataset}.${table}`,
+      sql: { projectId: project, datasetId: dataset, eventsTable: table },
       log: cloudProcessorLog({
         projectId: project,
         service,
@@ -302,6 +325,7 @@ function resolveTarget(v: ParsedValues, io: Io): SmokeTarget {
     key,
     bigquery: new BigQuery({ projectId: state.projectId, apiEndpoint: state.bigqueryEmulatorHost }),
     table: `${state.projectId}.${dataset}.${table}`,
+    sql: { projectId: state.projectId, datasetId: dataset, eventsTable: table },
     log: localProcessorLog(path.join(state.logDir, 'processor.log')),
     timeoutMs,
   };
