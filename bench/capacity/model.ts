@@ -506,11 +506,21 @@ class MinuteAccumulator {
   }
 }
 
+/** One second of a simulation, for comparisons finer than the minute rows. */
+export interface SecondTrace {
+  second: number;
+  published: number;
+  /** Events that completed (landed their row) in this second. */
+  landed: number;
+  backlog: number;
+}
+
 export function simulate(
   shape: Shape,
   settings: DeploymentSettings,
   figures: CapacityFigures,
   environment: Environment,
+  trace?: (second: SecondTrace) => void,
 ): Simulation {
   const env = environment;
   const w = settings.webhook;
@@ -708,6 +718,7 @@ export function simulate(
       binding,
     });
     last = { pAvailable, trackCapacity };
+    trace?.({ second: t, published, landed, backlog });
     if ((t + 1) % 60 === 0) flush(t, backlog, oldestAge);
   }
   if (t % 60 !== 0) flush(t, backlog, oldestAge);

@@ -334,16 +334,18 @@ export function backlogChart(sim: Simulation, title: string): string {
   const m = sim.minutes;
   const end = Math.max(1, m.length);
   const xStep = timelineStep(end, 8);
-  const xTicks = niceTicks(end, Math.ceil(end / xStep)).filter((v) => v % xStep === 0);
-  const backlogTicks = niceTicks(Math.max(1, ...m.map((r) => r.backlog)));
+  const xTicks: number[] = [];
+  for (let v = 0; xTicks.at(-1) === undefined || xTicks.at(-1)! < end; v += xStep) xTicks.push(v);
+  const backlogTicks = niceTicks(Math.max(10, ...m.map((r) => r.backlog)));
   const maxDelay = Math.max(1, ...m.map((r) => r.oldestAgeSeconds));
   const unit = maxDelay >= 2 * 3600 ? 3600 : 60;
-  const delayTicks = niceTicks(maxDelay / unit);
+  const delayTicks = niceTicks(Math.max(1, maxDelay / unit));
+  const first = sim.bindings[0];
   return lineChart({
     title,
     subtitle:
-      `${describeShape(sim.shape)}. Model (npm run capacity), Terraform defaults: ${sim.verdict}` +
-      (sim.bindings[0] ? `, bound first by ${sim.bindings[0].limit}.` : '.'),
+      `Capacity model (npm run capacity): ${sim.verdict}` +
+      (first ? `, bound first by ${first.limit}.` : '.'),
     x: {
       label: 'time since the traffic started (h:mm)',
       min: 0,
@@ -356,7 +358,8 @@ export function backlogChart(sim: Simulation, title: string): string {
       min: 0,
       max: backlogTicks.at(-1)!,
       ticks: backlogTicks,
-      format: count,
+      format: (v) =>
+        v >= 1e6 ? `${+(v / 1e6).toFixed(2)} M` : v >= 1e4 ? `${+(v / 1e3).toFixed(1)} k` : int(v),
     },
     y2: {
       label: `age of the oldest message (${unit === 3600 ? 'hours' : 'minutes'})`,
