@@ -73,6 +73,10 @@ export function describeShape(shape: Simulation['shape']): string {
 }
 
 export function describeSettings(s: DeploymentSettings, env: Environment): string {
+  return settingsParts(s, env).join('; ');
+}
+
+function settingsParts(s: DeploymentSettings, env: Environment): string[] {
   const fn = (f: DeploymentSettings['webhook']) =>
     `${f.minInstances}–${f.maxInstances} instances × ${f.concurrency} concurrent, ${f.vcpus} vCPU`;
   const indexed = indexedSequentialFields(s);
@@ -85,7 +89,23 @@ export function describeSettings(s: DeploymentSettings, env: Environment): strin
       ? `ledger fields still indexed: ${indexed.join(', ')}`
       : 'no sequential ledger field indexed',
     `Cloud Run CPU quota ${env.regionalCpuQuota} vCPU in the region`,
-  ].join('; ');
+  ];
+}
+
+/** Words of `text` in lines of at most `width`, every line after the first indented by `indent` spaces. */
+export function wrap(text: string, indent: number, width = 116): string {
+  const lead = /^ */.exec(text)![0];
+  const lines: string[] = [];
+  let line = lead;
+  for (const word of text.slice(lead.length).split(' ')) {
+    const margin = lines.length === 0 ? 0 : indent;
+    if (line.trim() !== '' && margin + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line.trim() === '' ? line + word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines.join(`\n${' '.repeat(indent)}`);
 }
 
 /** The setting (or request) that raises `limit`, with numbers for this deployment and shape. */
@@ -209,30 +229,39 @@ export function summary(sim: Simulation, figures: CapacityFigures): string {
   const stages = sustainedCapacity(sim.shape, sim.settings, figures, sim.environment);
   const lines = [
     `Traffic     ${describeShape(sim.shape)}`,
-    `Deployment  ${describeSettings(sim.settings, sim.environment)}`,
-    `Figures     measured ${figures.measuredAt.slice(0, 10)} (bench/capacity/measured.json): CPU ` +
-      `${figures.cpuMs.webhook.toFixed(2)} / ${figures.cpuMs.processor.toFixed(2)} ms per request (webhook / ` +
-      `processor), ${figures.firestore.fresh.reads} read + ${figures.firestore.fresh.writes} writes per event`,
+    `Deployment  ${settingsParts(sim.settings, sim.environment).join('\n            ')}`,
+    wrap(
+      `Figures     measured ${figures.measuredAt.slice(0, 10)} (bench/capacity/measured.json): CPU ` +
+        `${figures.cpuMs.webhook.toFixed(2)} / ${figures.cpuMs.processor.toFixed(2)} ms per request (webhook / ` +
+        `processor), ${figures.firestore.fresh.reads} read + ${figures.firestore.fresh.writes} writes per event`,
+      12,
+    ),
     '',
     `${sim.verdict.toUpperCase()}: ${sim.verdict === 'holds' ? 'every event lands within a minute' : sim.reasons.join('; ')}`,
   ];
   const [first, ...rest] = sim.bindings;
   if (first !== undefined) {
     lines.push(
-      `  binds first   ${first.limit} at ${clock(first.firstSecond / 60)}` +
-        (rest.length > 0
-          ? `; then ${rest.map((b) => `${b.limit} from ${clock(b.firstSecond / 60)} (${duration(b.seconds)})`).join(', ')}`
-          : ''),
+      wrap(
+        `  binds first   ${first.limit} at ${clock(first.firstSecond / 60)}` +
+          (rest.length > 0
+            ? `; then ${rest.map((b) => `${b.limit} from ${clock(b.firstSecond / 60)} (${duration(b.seconds)})`).join(', ')}`
+            : ''),
+        16,
+      ),
     );
     const limit = primaryLimit(sim)!;
-    lines.push(`  moves it      ${remedy(limit, sim, figures, nextAfter(limit, stages))}`);
+    lines.push(wrap(`  moves it      ${remedy(limit, sim, figures, nextAfter(limit, stages))}`, 16));
   }
   lines.push(
-    `  sustains      ${rate(stages[0]!.perSecond)} with this mix (${stages[0]!.limit}); ` +
-      stages
-        .slice(1, 4)
-        .map((s) => `${s.limit} ${rate(s.perSecond)}`)
-        .join(', '),
+    wrap(
+      `  sustains      ${rate(stages[0]!.perSecond)} with this mix (${stages[0]!.limit}); ` +
+        stages
+          .slice(1, 4)
+          .map((s) => `${s.limit} ${rate(s.perSecond)}`)
+          .join(', '),
+      16,
+    ),
     '',
     `  Pub/Sub       peak backlog ${count(t.peakBacklog)} messages, oldest ${duration(t.peakOldestAgeSeconds)}; ` +
       (t.drainSeconds === 0

@@ -65,14 +65,13 @@ function seconds(v: Json): number {
   return typeof v === 'string' && /^\d+s$/.test(v) ? Number(v.slice(0, -1)) : Number(v);
 }
 
-/** The string literals of an expression such as `${toset(["a", "b"])}`, or of a list. */
+/** The strings an expression names: a list, `"x"`, `${toset(["a", "b"])}`, or locals it refers to. */
 function literals(v: Json | undefined, locals: Obj): string[] {
   if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
   if (typeof v !== 'string') return [];
-  const local = /^\$\{local\.(\w+)\}$/.exec(v);
-  if (local) return literals(locals[local[1]!], locals);
-  if (!v.startsWith('${')) return [v];
-  return [...v.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+  if (!v.includes('${')) return [v];
+  const referenced = [...v.matchAll(/\blocal\.(\w+)/g)].flatMap((m) => literals(locals[m[1]!], locals));
+  return [...referenced, ...[...v.matchAll(/"([^"]+)"/g)].map((m) => m[1]!)];
 }
 
 /**
