@@ -133,6 +133,15 @@ export function trackAdmissionSeconds(leaseSeconds: number): number {
   return (budget.deadlineMs - track.worstCallMs) / 1000;
 }
 
+/**
+ * What an instance does with a bounce when its Track slots are taken: wait for one (its concurrency fits the bounces
+ * its slots admit within the deadline), or nack it for redelivery (more concurrency than that). Dry-run: no calls.
+ */
+export function trackRegime(settings: DeploymentSettings, env: Environment): 'wait' | 'nack' {
+  const admitted = trackAdmissionSeconds(settings.leaseSeconds) * settings.trackMaxRps;
+  return env.trackEnabled && settings.processor.concurrency > admitted ? 'nack' : 'wait';
+}
+
 /** Seconds from the first delivery to the last before Pub/Sub dead-letters a message nacked every time. */
 export function deadLetterSeconds(retry: DeploymentSettings['retry']): number {
   let sum = 0;
@@ -529,8 +538,7 @@ export function simulate(
   const cost = costRates(figures, settings);
   const latency = (env.latencyMs.webhook + env.latencyMs.processor) / 1000;
   const admission = trackAdmissionSeconds(settings.leaseSeconds);
-  const regime: Simulation['trackRegime'] =
-    p.concurrency <= admission * settings.trackMaxRps ? 'wait' : 'nack';
+  const regime = trackRegime(settings, env);
   const inInstanceWait = Math.min(p.concurrency, admission * settings.trackMaxRps) / settings.trackMaxRps;
   const deadLetterAfter = deadLetterSeconds(settings.retry);
   const webhookPer = perInstanceCapacity(figures.cpuMs.webhook, env.latencyMs.webhook, w, env);
@@ -781,9 +789,15 @@ export function sustainedCapacity(
   const wAvailable = Math.min(w.maxInstances, Math.floor(env.regionalCpuQuota / w.vcpus));
   const webhook = wAvailable * Math.min(webhookPer.cpu, webhookPer.concurrency);
   const stages = (pAvailable: number, quotaLimited: boolean): StageCapacity[] => {
-    const admission = trackAdmissionSeconds(settings.leaseSeconds);
-    const regime = p.concurrency <= admission * settings.trackMaxRps ? 'wait' : 'nack';
-    const { caps } = processorCaps(pAvailable, quotaLimited, Infinity, mix, settings, env, regime);
+    const { caps } = processorCaps(
+      pAvailable,
+      quotaLimited,
+      Infinity,
+      mix,
+      settings,
+      env,
+      trackRegime(settings, env),
+    );
     return [
       {
         limit: wAvailable < w.maxInstances ? 'Cloud Run CPU quota' : 'webhook instances',

@@ -267,8 +267,10 @@ export function summary(sim: Simulation, figures: CapacityFigures): string {
       (t.drainSeconds === 0
         ? 'no backlog after the shape'
         : `drains ${duration(t.drainSeconds)} after the shape ends`),
-    `  delay         Customer.io → row up to ${duration(t.maxDelaySeconds)}; bounces and complaints wait up to ` +
-      `${duration(t.maxBounceWaitSeconds)} for their Track call`,
+    `  delay         Customer.io → row up to ${duration(t.maxDelaySeconds)}` +
+      (sim.environment.trackEnabled
+        ? `; bounces and complaints wait up to ${duration(t.maxBounceWaitSeconds)} for their Track call`
+        : ''),
     `  webhook       needs ${instances(peak((r) => r.webhook.needed))} at peak, ${m[0]?.webhook.available ?? 0} ` +
       `available${t.refused > 0 ? `: ${count(t.refused)} requests refused (429)` : ''}`,
     `  processor     needs ${instances(peak((r) => r.processor.needed))} at peak, ` +
@@ -279,7 +281,10 @@ export function summary(sim: Simulation, figures: CapacityFigures): string {
       (sim.environment.sequentialIndexWrites !== undefined
         ? `, sequential index ${rate(sim.environment.sequentialIndexWrites)} writes`
         : ''),
-    `  Track API     up to ${rate(peak((r) => r.track.callsPerSecond))} of ${rate(peak((r) => r.track.capacityPerSecond))}` +
+    (sim.environment.trackEnabled
+      ? `  Track API     up to ${rate(peak((r) => r.track.callsPerSecond))} of ` +
+        rate(peak((r) => r.track.capacityPerSecond))
+      : '  Track API     dry-run: no calls') +
       (sim.trackRegime === 'nack' && sim.shape.actionableShare > 0
         ? ' (processor_concurrency exceeds what its Track slots can hold: bounces beyond the budget are nacked and retried)'
         : ''),

@@ -1,5 +1,6 @@
 // The capacity model on hand-computed cases: a small deployment with round figures, so that every expected rate,
 // backlog and delay below can be worked out on paper (the comments do).
+import { capacityFigures } from '../../bench/capacity/from-bench';
 import type { CapacityFigures } from '../../bench/capacity/measured';
 import {
   deadLetterSeconds,
@@ -196,6 +197,57 @@ describe('capacity model', () => {
     expect(stages[0]).toEqual({ limit: 'processor CPU', perSecond: 200 });
     expect(stages.find((s) => s.limit === 'webhook instances')?.perSecond).toBe(4000);
     expect(stages.map((s) => s.limit)).not.toContain('Firestore ramp (500/50/5)');
+  });
+
+  it('makes no Track call in dry-run, so bounces neither wait nor get nacked', () => {
+    const nacking = { ...settings, trackMaxRps: 1 };
+    const sim = simulate(shape({ peakPerSecond: 100, actionableShare: 0.5 }), nacking, figures, env);
+    expect(sim.trackRegime).toBe('wait');
+    expect(sim.verdict).toBe('holds');
+    expect(sim.totals.deadLettered).toBe(0);
+  });
+
+  it('takes its inputs from one benchmark run', () => {
+    const run = (eventsPerSecond: number, reads: number, writes: number, trackPerActionable?: number) => ({
+      eventsPerSecond,
+      p50: 1,
+      p99: 2,
+      reads,
+      writes,
+      insertAllPer1000: 6,
+      trackPerActionable,
+    });
+    const processor = [
+      { label: 'micro-batched, no actions', figures: run(300, 1, 2) },
+      { label: 'micro-batched, 10% bounced/spammed', figures: run(280, 1, 2, 1) },
+      { label: 'duplicates (every event redelivered after done)', figures: run(750, 1, 0) },
+    ];
+    const phase = {
+      perEvent: {
+        firestoreReads: 1,
+        firestoreWrites: 2,
+        processorInvocations: 1,
+        insertAllRequests: 0.006,
+        cpuMs: { webhook: 2, processor: 8 },
+        logBytes: { webhook: 200, processor: 300 },
+        logLines: { webhook: 1, processor: 1 },
+        pubsubMessageBytes: 500,
+        rowBytes: 800,
+        rowBillableBytes: 1024,
+      },
+      processor: { p50: 30, p99: 60 },
+    };
+    const derived = capacityFigures(
+      new Date('2026-01-02T03:04:05.000Z'),
+      { webhook: [{ p50: 1.5 }] } as unknown as Parameters<typeof capacityFigures>[1],
+      processor,
+      { burst: phase, paced: phase } as unknown as Parameters<typeof capacityFigures>[3],
+    );
+    expect(derived.measuredAt).toBe('2026-01-02T03:04:05.000Z');
+    expect(derived.cpuMs).toEqual({ webhook: 2, processor: 8 });
+    expect(derived.duplicateCost).toBeCloseTo(300 / 750, 9);
+    expect(derived.firestore).toEqual({ fresh: { reads: 1, writes: 2 }, duplicate: { reads: 1, writes: 0 } });
+    expect(derived.perEvent.logBytes).toBe(500);
   });
 
   it('prices a duplicate below a fresh event: no ledger write, no row', () => {

@@ -1,6 +1,6 @@
 // The benchmark report's arithmetic on fixed figures: what BENCHMARKS.md claims a million events cost.
 import { costPerMillionEvents, total } from '../../bench/report/cost';
-import { decades } from '../../bench/report/svg';
+import { decades, lineChart } from '../../bench/report/svg';
 
 const measured = {
   firestoreReads: 1,
@@ -32,5 +32,26 @@ describe('benchmark report', () => {
 
   it('puts log-scale chart ticks on the decades around the data', () => {
     expect(decades(0.4, 130)).toEqual([0.1, 1, 10, 100, 1000]);
+  });
+});
+
+describe('charts with two quantities', () => {
+  it('plots right-axis series against the right axis and labels it on the right', () => {
+    const svg = lineChart({
+      title: 't',
+      subtitle: 's',
+      x: { label: 'x', min: 0, max: 10, ticks: [0, 10], format: String },
+      y: { label: 'left', min: 0, max: 100, ticks: [0, 100], format: String },
+      y2: { label: 'right', min: 0, max: 1, ticks: [0, 1], format: (v) => `${v}h` },
+      series: [
+        { name: 'a', color: '#000', points: [[10, 100]] },
+        { name: 'b', color: '#111', right: true, points: [[10, 1]] },
+      ],
+    });
+    // Both reach the top right corner of the plot, each on its own scale.
+    const points = [...svg.matchAll(/points="([^"]+)"/g)].map((m) => m[1]);
+    expect(points[0]).toBe(points[1]);
+    expect(svg).toContain('>1h</text>');
+    expect(svg).toMatch(/rotate\(90\)[^>]*>right<\/text>/);
   });
 });
