@@ -325,9 +325,9 @@ export function timeline(sim: Simulation, stepMinutes = timelineStep(sim.minutes
   const cells = rows.map((r) => [
     clock(r.minute),
     count(r.offeredPerSecond),
-    `${r.webhook.running}/${r.webhook.available}`,
+    `${r.webhook.needed}→${r.webhook.running}`,
     count(r.deliveredPerSecond),
-    `${r.processor.running}/${r.processor.available}`,
+    `${r.processor.needed}→${r.processor.running}`,
     count(r.backlog),
     duration(r.oldestAgeSeconds),
     count(r.firestore.writesPerSecond),
@@ -343,7 +343,12 @@ export function timeline(sim: Simulation, stepMinutes = timelineStep(sim.minutes
       .join('  ')
       .trimEnd();
   return [
-    `Timeline, every ${stepMinutes} min (instances: running/available; rates: means over the minute; backlog and oldest: at its end):`,
+    wrap(
+      `Timeline, every ${stepMinutes} min (instances: needed for the arriving traffic → running, at most ` +
+        `${sim.minutes[0]?.webhook.available ?? 0} webhook and ${sim.minutes[0]?.processor.available ?? 0} ` +
+        'processor; rates: means over the minute; backlog and oldest message: at its end):',
+      2,
+    ),
     line(header),
     ...cells.map(line),
   ].join('\n');
