@@ -24,10 +24,13 @@ const SEED = 20261204;
 const WARM_UP = 50;
 /** A saturating burst, to pick the two loads around what the stack drains. */
 const CALIBRATION = { events: 300, concurrency: 16 };
-/** Load as a share of the calibration's drain rate, and how long it is sent. */
+/**
+ * Load as a share of the calibration's drain rate, and how long it is sent. A burst drains more slowly than paced
+ * traffic (the senders and the webhook compete for the same cores), hence the wide margin above it.
+ */
 const LOADS = [
   { name: 'below capacity', share: 0.5, seconds: 40 },
-  { name: 'above capacity', share: 1.6, seconds: 40 },
+  { name: 'above capacity', share: 3, seconds: 30 },
 ];
 /** Pushes the Pub/Sub emulator has in flight at most (README: Run it locally). */
 const EMULATOR_PUSH_WINDOW = 2;
@@ -48,6 +51,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export interface LoadComparison {
   name: string;
+  /** Of the calibration burst's drain rate. */
+  share: number;
   sentPerSecond: number;
   seconds: number;
   events: number;
@@ -210,6 +215,7 @@ async function compareLoad(
   };
   return {
     name: load.name,
+    share: load.share,
     sentPerSecond: perSecond,
     seconds: load.seconds,
     events: events.length,
@@ -312,9 +318,11 @@ export function renderValidation(f: ValidationFigures): string {
         'drain after sending: measured / predicted',
       ],
       f.loads.map((l) => [
-        l.name,
+        l.predicted.peakBacklog > 2 * EMULATOR_PUSH_WINDOW || l.share < 1
+          ? l.name
+          : `${l.name} (**not reached**: the stack kept up)`,
         `${l.events} events at ${fmt(l.sentPerSecond)}/s`,
-        `${fmt(l.latencyMs, 0)} ms (${Number.isNaN(l.inFlight) ? '–' : fmt(l.inFlight)})`,
+        `${fmt(l.latencyMs, 0)} ms (${Number.isNaN(l.inFlight) ? 'never saturated' : fmt(l.inFlight)})`,
         `${fmt(l.measured.throughput)} / ${fmt(l.predicted.throughput)} events/s, ${verdict(l.within.throughput)}`,
         `${fmt(l.measured.peakBacklog, 0)} / ${fmt(l.predicted.peakBacklog, 0)}, ${verdict(l.within.peakBacklog)}`,
         `${fmt(l.measured.drainSeconds)} / ${fmt(l.predicted.drainSeconds)} s, ${verdict(l.within.drain)}`,

@@ -5,7 +5,7 @@
 import type { ValidationFigures } from '../capacity.bench';
 import type { CapacityFigures } from '../capacity/measured';
 import { cloudEnvironment, simulate, sustainedCapacity } from '../capacity/model';
-import { capacitySection, rate } from '../capacity/report';
+import { capacitySection, count } from '../capacity/report';
 import { DEFAULT_MIX, SCENARIOS } from '../capacity/scenarios';
 import type { DeploymentSettings } from '../capacity/terraform';
 import {
@@ -360,7 +360,7 @@ export function renderReport(input: ReportInput): Report {
         ],
         [
           'one deployment with the Terraform defaults sustains (capacity model)',
-          `${rate(sustained.perSecond)} events (${sustained.limit})`,
+          `${count(sustained.perSecond)} events/s (${sustained.limit})`,
           '',
           '',
         ],

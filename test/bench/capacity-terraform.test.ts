@@ -118,9 +118,12 @@ describe('the README Scaling section agrees with the model and the Terraform def
     if (!match) throw new Error(`README Scaling: no number after ${before}`);
     return Number(match[1].replace(/,/g, ''));
   };
-  /** Within 3%: the README rounds. The message says what to write after a new `npm run bench`. */
-  const agrees = (what: string, readmeValue: number, model: number) => {
-    const ok = Math.abs(readmeValue - model) <= 0.03 * model;
+  /**
+   * The README rounds: within 3% of figures that follow from documented limits, within 25% of those that follow from
+   * measured CPU time, which moves by a quarter between runs on a shared machine. The message says what to write.
+   */
+  const agrees = (what: string, readmeValue: number, model: number, measured = false) => {
+    const ok = Math.abs(readmeValue - model) <= (measured ? 0.25 : 0.03) * model;
     if (!ok)
       throw new Error(
         `README Scaling says ${readmeValue} for ${what}; the model computes ${Math.round(model)}`,
@@ -131,18 +134,23 @@ describe('the README Scaling section agrees with the model and the Terraform def
     const [first] = sustained(defaults);
     agrees('one deployment', written(/keeps up with about /), first.perSecond);
     const [next] = sustained(unindexed(defaults));
-    agrees('the next limit', written(/processor binds next, at about /), next.perSecond);
+    agrees('the next limit', written(/processor binds next, at about /), next.perSecond, true);
     expect(next.limit).toBe('processor CPU');
   });
 
   it('gives each stage the rate the model gives it', () => {
     const webhook = stage(defaults, 'webhook instances');
-    agrees('the webhook', written(/\| webhook \| about /), webhook);
+    agrees('the webhook', written(/\| webhook \| about /), webhook, true);
     const perInstance = webhook / defaults.webhook.maxInstances;
-    agrees('one webhook instance', written(/instances, each about /), perInstance);
-    agrees('one webhook instance at the target', written(/flat out \(/), perInstance * 0.6);
-    agrees('webhook instances per request/s', written(/peak requests\/s ÷ /), perInstance * 0.6);
-    agrees('the processor', written(/\| processor \| about /), stage(unindexed(defaults), 'processor CPU'));
+    agrees('one webhook instance', written(/instances, each about /), perInstance, true);
+    agrees('one webhook instance at the target', written(/flat out \(/), perInstance * 0.6, true);
+    agrees('webhook instances per request/s', written(/peak requests\/s ÷ /), perInstance * 0.6, true);
+    agrees(
+      'the processor',
+      written(/\| processor \| about /),
+      stage(unindexed(defaults), 'processor CPU'),
+      true,
+    );
     const mix = deliveryMix(
       { ...DEFAULT_MIX, peakPerSecond: 0, durationSeconds: 0, basePerSecond: 0 },
       figures,
@@ -163,8 +171,11 @@ describe('the README Scaling section agrees with the model and the Terraform def
       processor: { ...defaults.processor, maxInstances: defaults.trackBudgetRps, concurrency: admission },
       trackMaxRps: 1,
     };
-    agrees('the ceiling', written(/the ceiling is \d+ instances, about /), stage(ceiling, 'processor CPU'));
+    const [top] = sustained(ceiling);
+    agrees('the ceiling', written(/the ceiling is \d+ instances, about /), top.perSecond, true);
+    expect(top.limit).toBe('processor concurrency');
     expect(scaling).toContain(`the ceiling is ${defaults.trackBudgetRps} instances`);
+    expect(scaling).toContain(`with ${admission} requests in flight each, concurrency binds before CPU`);
     const vcpus =
       defaults.webhook.maxInstances * defaults.webhook.vcpus +
       defaults.processor.maxInstances * defaults.processor.vcpus;
