@@ -1,4 +1,6 @@
-// The benchmark report's arithmetic on fixed figures: what BENCHMARKS.md claims a million events cost.
+// The benchmark report's arithmetic and rendering on fixed figures: what BENCHMARKS.md claims a million events
+// cost, its charts, and how it shows the capacity model against the local stack.
+import { renderValidation } from '../../bench/capacity.bench';
 import { costPerMillionEvents, total } from '../../bench/report/cost';
 import { decades, lineChart } from '../../bench/report/svg';
 
@@ -53,5 +55,37 @@ describe('charts with two quantities', () => {
     expect(points[0]).toBe(points[1]);
     expect(svg).toContain('>1h</text>');
     expect(svg).toMatch(/rotate\(90\)[^>]*>right<\/text>/);
+  });
+});
+
+describe('the capacity model against the local stack', () => {
+  const load = (name: string, share: number, predictedBacklog: number, measuredBacklog: number) => ({
+    name,
+    share,
+    sentPerSecond: 10 * share,
+    seconds: 30,
+    events: 300 * share,
+    latencyMs: 100,
+    inFlight: 2,
+    measured: { throughput: 10, peakBacklog: measuredBacklog, drainSeconds: 5, backlog: [measuredBacklog] },
+    predicted: {
+      throughput: 10,
+      peakBacklog: predictedBacklog,
+      drainSeconds: 5,
+      backlog: [predictedBacklog],
+    },
+    within: { throughput: true, peakBacklog: false, drain: true },
+  });
+
+  it('prints measured beside predicted, flags what is outside the tolerance and a load that never saturated', () => {
+    const text = renderValidation({
+      drainRate: 10,
+      loads: [load('below capacity', 0.5, 0, 1), load('above capacity', 3, 0, 40)],
+    });
+    expect(text).toContain('| below capacity | 150 events at 5.0/s |');
+    expect(text).toContain('above capacity (**not reached**: the stack kept up)');
+    expect(text).toContain('40 / 0, **outside**');
+    const saturated = renderValidation({ drainRate: 10, loads: [load('above capacity', 3, 600, 580)] });
+    expect(saturated).not.toContain('not reached');
   });
 });
