@@ -79,13 +79,21 @@ describe('the capacity model against the local stack', () => {
 
   it('prints measured beside predicted, flags what is outside the tolerance and a load that never saturated', () => {
     const text = renderValidation({
+      measuredAt: '2026-01-01T00:00:00.000Z',
       drainRate: 10,
+      turnaroundMs: 12,
       loads: [load('below capacity', 0.5, 0, 1), load('above capacity', 3, 0, 40)],
     });
     expect(text).toContain('| below capacity | 150 events at 5.0/s |');
+    expect(text).toContain('turnaround of 12 ms');
     expect(text).toContain('above capacity (**not reached**: the stack kept up)');
     expect(text).toContain('40 / 0, **outside**');
-    const saturated = renderValidation({ drainRate: 10, loads: [load('above capacity', 3, 600, 580)] });
+    const saturated = renderValidation({
+      measuredAt: '2026-01-01T00:00:00.000Z',
+      drainRate: 10,
+      turnaroundMs: 12,
+      loads: [load('above capacity', 3, 600, 580)],
+    });
     expect(saturated).not.toContain('not reached');
   });
 });
