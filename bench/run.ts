@@ -1,6 +1,6 @@
 // `npm run bench`: runs every benchmark in one process tree, one after another (they would skew each other in
 // parallel on a small machine), prints their figures, and writes BENCHMARKS.md (repository root) with its charts in
-// bench/charts/ and the cost model. `npm run bench -- <name>...` runs only the named benchmarks and prints them; the
+// bench/charts/, the cost model and the capacity model (whose inputs it saves to bench/capacity/measured.json). `npm run bench -- <name>...` runs only the named benchmarks and prints them; the
 // report is left alone, since it needs every benchmark's figures. Each benchmark starts and stops what it needs.
 
 import fs from 'node:fs';
@@ -15,6 +15,7 @@ const benchmarks: Array<() => Promise<Benchmark>> = [
   () => import('./webhook.bench').then((m) => m.benchmark),
   () => import('./processor.bench').then((m) => m.benchmark),
   () => import('./e2e.bench').then((m) => m.benchmark),
+  () => import('./capacity.bench').then((m) => m.benchmark),
 ];
 
 /** Runs one benchmark and shows its tables at once on stderr (stdout gets the whole report at the end). */
@@ -25,18 +26,34 @@ async function section<T extends { markdown: string }>(name: string, measure: ()
 }
 
 async function report(): Promise<void> {
-  const [{ measureWebhook }, { measureProcessor }, { measureEndToEnd }, { renderReport, CHARTS_DIR }] =
-    await Promise.all([
-      import('./webhook.bench'),
-      import('./processor.bench'),
-      import('./e2e.bench'),
-      import('./report/document'),
-    ]);
+  const [
+    { measureWebhook },
+    { measureProcessor },
+    { measureEndToEnd },
+    { measureCapacityValidation },
+    { renderReport, CHARTS_DIR },
+    { capacityFigures },
+    { saveCapacityFigures },
+    { readDeploymentSettings },
+  ] = await Promise.all([
+    import('./webhook.bench'),
+    import('./processor.bench'),
+    import('./e2e.bench'),
+    import('./capacity.bench'),
+    import('./report/document'),
+    import('./capacity/from-bench'),
+    import('./capacity/measured'),
+    import('./capacity/terraform'),
+  ]);
   const startedAt = new Date();
   const before = os.loadavg();
   const webhook = await section('webhook', measureWebhook);
   const processor = await section('processor', measureProcessor);
   const e2e = await section('e2e', measureEndToEnd);
+  // The capacity model runs on this run's figures (saved for `npm run capacity`), checked on the local stack.
+  const figures = capacityFigures(startedAt, webhook.figures, processor.figures, e2e.figures);
+  saveCapacityFigures(figures);
+  const validation = await section('capacity', measureCapacityValidation);
   const input = {
     startedAt,
     minutes: (Date.now() - startedAt.getTime()) / 60_000,
@@ -51,6 +68,7 @@ async function report(): Promise<void> {
     webhook,
     processor,
     e2e,
+    capacity: { figures, settings: await readDeploymentSettings(), validation },
   };
   // The raw figures of the last full run, to re-render the report or look closer (.local is not committed).
   fs.mkdirSync(path.join(ROOT, '.local'), { recursive: true });

@@ -1,6 +1,13 @@
 // BENCHMARKS.md and its charts, from the figures of one `npm run bench`: the key figures against their targets, each
-// benchmark's own tables, the charts, and the cost per million events built from the measured operation counts.
+// benchmark's own tables, the charts, the cost per million events built from the measured operation counts, and
+// what the capacity model makes of those figures (bench/capacity/).
 
+import type { ValidationFigures } from '../capacity.bench';
+import type { CapacityFigures } from '../capacity/measured';
+import { cloudEnvironment, simulate, sustainedCapacity } from '../capacity/model';
+import { capacitySection, count } from '../capacity/report';
+import { DEFAULT_MIX, SCENARIOS } from '../capacity/scenarios';
+import type { DeploymentSettings } from '../capacity/terraform';
 import {
   throughputRatio,
   type EndToEndFigures,
@@ -37,6 +44,12 @@ export interface ReportInput {
   webhook: { markdown: string; figures: WebhookFigures };
   processor: { markdown: string; figures: ProcessorFigures };
   e2e: { markdown: string; figures: EndToEndFigures };
+  /** The capacity model's inputs from this run, the Terraform defaults, and its check against the local stack. */
+  capacity: {
+    figures: CapacityFigures;
+    settings: DeploymentSettings;
+    validation: { markdown: string; figures: ValidationFigures };
+  };
 }
 
 export interface Report {
@@ -244,7 +257,7 @@ function costSection(input: ReportInput): {
 }
 
 export function renderReport(input: ReportInput): Report {
-  const { webhook, processor, e2e, machine, load } = input;
+  const { webhook, processor, e2e, machine, load, capacity } = input;
   const w = webhook.figures;
   const at32 = w.webhook.find((r) => r.concurrency === 32)!;
   const ratios = w.webhook.map((r, i) => throughputRatio(r, w.baseline[i]).median);
@@ -255,7 +268,25 @@ export function renderReport(input: ReportInput): Report {
   const { paced, burst } = e2e.figures;
   const cost = costSection(input);
   const q = (p: PhaseFigures, x: number) => formatMs(percentile(p.latencies, x));
-  const charts = { 'ack-latency.svg': ackChart(w), 'e2e-latency.svg': e2eChart(e2e.figures) };
+  const cloud = cloudEnvironment(capacity.settings);
+  const scenarios = SCENARIOS.map((scenario) => ({
+    scenario,
+    simulation: simulate(scenario.shape, capacity.settings, capacity.figures, cloud),
+  }));
+  const capacityReport = capacitySection(
+    scenarios,
+    capacity.figures,
+    capacity.settings,
+    cloud,
+    CHARTS_DIR,
+    capacity.validation.markdown,
+  );
+  const [sustained] = sustainedCapacity(DEFAULT_MIX, capacity.settings, capacity.figures, cloud);
+  const charts = {
+    'ack-latency.svg': ackChart(w),
+    'e2e-latency.svg': e2eChart(e2e.figures),
+    ...capacityReport.charts,
+  };
 
   const markdown = [
     '# Benchmarks',
@@ -330,6 +361,12 @@ export function renderReport(input: ReportInput): Report {
           '',
         ],
         [
+          'one deployment with the Terraform defaults sustains (capacity model)',
+          `${count(sustained.perSecond)} events/s (${sustained.limit})`,
+          '',
+          '',
+        ],
+        [
           'cost per million events, steady / sparse traffic',
           `${usd(cost.steady)} / ${usd(cost.sparse)}, plus ${usd(cost.fixed)} per month for the warm webhook`,
           '',
@@ -365,6 +402,10 @@ export function renderReport(input: ReportInput): Report {
     '## Cost per million events',
     '',
     cost.markdown,
+    '',
+    '## Capacity',
+    '',
+    capacityReport.markdown,
     '',
   ].join('\n');
   return { markdown, charts };

@@ -1,6 +1,8 @@
-// The benchmark report's arithmetic on fixed figures: what BENCHMARKS.md claims a million events cost.
+// The benchmark report's arithmetic and rendering on fixed figures: what BENCHMARKS.md claims a million events
+// cost, its charts, and how it shows the capacity model against the local stack.
+import { renderValidation } from '../../bench/capacity.bench';
 import { ASSUMPTIONS, costPerMillionEvents, total } from '../../bench/report/cost';
-import { decades } from '../../bench/report/svg';
+import { decades, lineChart } from '../../bench/report/svg';
 
 const measured = {
   firestoreReads: 1,
@@ -45,5 +47,66 @@ describe('benchmark report', () => {
 
   it('puts log-scale chart ticks on the decades around the data', () => {
     expect(decades(0.4, 130)).toEqual([0.1, 1, 10, 100, 1000]);
+  });
+});
+
+describe('charts with two quantities', () => {
+  it('plots right-axis series against the right axis and labels it on the right', () => {
+    const svg = lineChart({
+      title: 't',
+      subtitle: 's',
+      x: { label: 'x', min: 0, max: 10, ticks: [0, 10], format: String },
+      y: { label: 'left', min: 0, max: 100, ticks: [0, 100], format: String },
+      y2: { label: 'right', min: 0, max: 1, ticks: [0, 1], format: (v) => `${v}h` },
+      series: [
+        { name: 'a', color: '#000', points: [[10, 100]] },
+        { name: 'b', color: '#111', right: true, points: [[10, 1]] },
+      ],
+    });
+    // Both reach the top right corner of the plot, each on its own scale.
+    const points = [...svg.matchAll(/points="([^"]+)"/g)].map((m) => m[1]);
+    expect(points[0]).toBe(points[1]);
+    expect(svg).toContain('>1h</text>');
+    expect(svg).toMatch(/rotate\(90\)[^>]*>right<\/text>/);
+  });
+});
+
+describe('the capacity model against the local stack', () => {
+  const load = (name: string, share: number, predictedBacklog: number, measuredBacklog: number) => ({
+    name,
+    share,
+    sentPerSecond: 10 * share,
+    seconds: 30,
+    events: 300 * share,
+    latencyMs: 100,
+    inFlight: 2,
+    measured: { throughput: 10, peakBacklog: measuredBacklog, drainSeconds: 5, backlog: [measuredBacklog] },
+    predicted: {
+      throughput: 10,
+      peakBacklog: predictedBacklog,
+      drainSeconds: 5,
+      backlog: [predictedBacklog],
+    },
+    within: { throughput: true, peakBacklog: false, drain: true },
+  });
+
+  it('prints measured beside predicted, flags what is outside the tolerance and a load that never saturated', () => {
+    const text = renderValidation({
+      measuredAt: '2026-01-01T00:00:00.000Z',
+      drainRate: 10,
+      turnaroundMs: 12,
+      loads: [load('below capacity', 0.5, 0, 1), load('above capacity', 3, 0, 40)],
+    });
+    expect(text).toContain('| below capacity | 150 events at 5.0/s |');
+    expect(text).toContain('turnaround of 12 ms');
+    expect(text).toContain('above capacity (**not reached**: the stack kept up)');
+    expect(text).toContain('40 / 0, **outside**');
+    const saturated = renderValidation({
+      measuredAt: '2026-01-01T00:00:00.000Z',
+      drainRate: 10,
+      turnaroundMs: 12,
+      loads: [load('above capacity', 3, 600, 580)],
+    });
+    expect(saturated).not.toContain('not reached');
   });
 });
