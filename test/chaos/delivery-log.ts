@@ -21,6 +21,11 @@ export class DeliveryLog {
   readonly trail = new Map<string, string[]>();
   /** Lines at ERROR that are not an event outcome (a crash, a bug): listed by the suite. */
   readonly errors: string[] = [];
+  /**
+   * The emulator numbers messages from 1 again when it restarts (the Pub/Sub outage): ids are counted per run of it,
+   * or a copy published after the restart would be taken for a redelivery of one published before.
+   */
+  private generation = 0;
   /** Workspace → every outcome line of its events, when it was read, and its failure class. */
   readonly byWorkspace = new Map<string, Array<{ at: number; outcome: string; classification?: string }>>();
 
@@ -66,9 +71,14 @@ export class DeliveryLog {
     }
     if (ACK.has(outcome) && typeof messageId === 'string') {
       const ids = this.acked.get(eventId) ?? new Set<string>();
-      ids.add(messageId);
+      ids.add(`${this.generation}:${messageId}`);
       this.acked.set(eventId, ids);
     }
+  }
+
+  /** Pub/Sub was stopped: message ids seen from now on are another run's. */
+  newPubsubRun(): void {
+    this.generation++;
   }
 
   count(outcome: string): number {

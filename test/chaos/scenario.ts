@@ -325,6 +325,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     // 3. Pub/Sub outage. (Faults stay on: the injector only runs out of new ones while traffic is idle.)
     await live.stopPubsub();
+    deliveries.newPubsubRun();
     const stoppedAt = Date.now();
     say('Pub/Sub stopped');
     const outageSends = sender.deliverAll(plan.outage, options.concurrency);
