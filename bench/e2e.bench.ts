@@ -118,7 +118,8 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
   }
 }
 
-/** Pub/Sub's billed size of the message cioWebhook publishes for this body (DESIGN.md: data + attributes). */
+/** Pub/Sub's billed size of the message cioWebhook publishes for this body: data and attributes
+ * (docs/architecture.md, "The Pub/Sub message"). */
 function pubsubMessageBytes(body: Buffer): number {
   const attributes = messageAttributes(
     readEnvelope(body),

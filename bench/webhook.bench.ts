@@ -34,10 +34,10 @@ const LOAD_MS = 2000;
 const TUNING_MS = 1500;
 // Cold starts vary by a quarter from run to run on a shared machine: enough of them for a stable median.
 const COLD_RUNS = 15;
-// The emulator is a JVM: until its JIT has compiled the publish path, it spends 5-7× the CPU per message that it
-// spends once warm (0.20 → 0.03 ms per message in batches of 15, measured over the first 150,000 messages here),
-// CPU taken from the two cores the servers under test share. Pub/Sub proper is never cold, so nothing is measured
-// before this many messages have gone through it, in batches of the sizes group commit makes.
+// The emulator is a JVM: until its JIT has compiled the publish path, it spends several times the CPU per message
+// that it spends once warm (it settled within this many messages when measured here), CPU taken from the two cores
+// the servers under test share. Pub/Sub proper is never cold, so nothing is measured before this many messages have
+// gone through it, in batches of the sizes group commit makes.
 const EMULATOR_WARM_UP_MESSAGES = 150_000;
 // ... and this many connections, each with one publish: every cold start opens a new one.
 const EMULATOR_WARM_UP_CONNECTIONS = 50;

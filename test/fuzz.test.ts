@@ -89,7 +89,7 @@ describe('verifySignature (the webhook verifier)', () => {
   });
   const nowMs = fc.integer({ min: 0, max: 4_000_000_000_000 });
 
-  /** An independent statement of the rule: DESIGN.md, customerio-facts.md §1. */
+  /** An independent statement of the rule: docs/customerio.md, "Signature"; docs/architecture.md, "The webhook". */
   function expected(sig: HeaderValue, ts: HeaderValue, body: Buffer, policy: SignaturePolicy, now: number) {
     if (sig === undefined || sig === '' || ts === undefined || ts === '')
       return { ok: false, reason: 'unsigned' };

@@ -314,7 +314,7 @@ describe('terraform matches the code it deploys', () => {
   it.each([
     ['events', 'events.json', EVENTS_TABLE],
     ['rejected_events', 'rejected_events.json', REJECTS_TABLE],
-  ] as const)('partitions and clusters table %s as warehouse-schema.ts says', (name, file, spec) => {
+  ] as const)('partitions and clusters table %s as shared/warehouse/schema.ts says', (name, file, spec) => {
     const table = resource(config, 'google_bigquery_table', name);
     expect(table.schema).toBe(`\${file("\${path.module}/schema/${file}")}`);
     expect(block(table, 'time_partitioning')).toEqual({ type: 'DAY', field: spec.partitionField });

@@ -377,7 +377,7 @@ export function renderReport(input: ReportInput): Report {
     '',
     'Reading the webhook targets: with 1 request in flight, throughput is the inverse of latency, and ' +
       `cioWebhook's latency includes the publish round trip to Pub/Sub (p50 ${fmt(w.webhook[0].p50)} ms against ` +
-      `the baseline's ${fmt(w.baseline[0].p50)} ms): it answers 200 only once Pub/Sub holds the message (DESIGN.md). ` +
+      `the baseline's ${fmt(w.baseline[0].p50)} ms): it answers 200 only once Pub/Sub holds the message (docs/architecture.md, "The webhook"). ` +
       'The ratio rises with concurrency as the group commit shares publish calls. Its cold start ends at its first ' +
       '200, after loading the Pub/Sub client and opening a gRPC channel for the first publish; hello-world answers a ' +
       'GET.',

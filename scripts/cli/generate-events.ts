@@ -42,7 +42,10 @@ export type WorkspaceIdentifiers = 'multi' | 'id_only';
 
 const SUBSCRIPTION = ['subscribed', 'unsubscribed', 'cio_subscription_preferences_changed'];
 
-/** The pairs from customerio-facts.md §3 (subscription metrics exist on every channel and on customer). */
+/**
+ * The object type and metric pairs Customer.io documents (docs/customerio.md, "Object types and metrics"; a test holds
+ * the two equal): subscription metrics exist on every channel and on customer.
+ */
 export const METRICS_BY_OBJECT_TYPE: Readonly<Record<string, readonly string[]>> = {
   customer: SUBSCRIPTION,
   email: [

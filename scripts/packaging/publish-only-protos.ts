@@ -1,8 +1,8 @@
 // The Pub/Sub descriptor the cioWebhook bundle gives its PublisherClient: only the Publish method and the messages it
-// reaches. The client turns its whole descriptor (every Publisher, Subscriber and SchemaService type, ~80 KB of JSON)
-// into gRPC definitions when it is constructed, the largest single cost of a cold start after loading modules;
-// the webhook only ever calls Publish. Works on protobufjs's JSON form (the client's protos.json) so the pruned file
-// is what the unmodified client loads.
+// reaches. The client turns its whole descriptor (every Publisher, Subscriber and SchemaService type) into gRPC
+// definitions when it is constructed, the largest single cost of a cold start after loading modules; the webhook
+// only ever calls Publish. Works on protobufjs's JSON form (the client's protos.json) so the pruned file is what the
+// unmodified client loads.
 
 /** A namespace, message, enum or service in protobufjs JSON. */
 export interface ProtoNode {

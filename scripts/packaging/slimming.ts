@@ -1,7 +1,7 @@
 // What the cioWebhook bundle leaves out of, slims in, or patches into the Pub/Sub client and its dependencies, and why
-// (a measured cold-start cost each). Tables only, applied by scripts/packaging/webhook-bundle.ts; every entry must
-// still apply, so a dependency update that moves or rewrites one fails the packaging instead of bringing the cost
-// back or shipping half-patched code.
+// (a measured cold-start cost each; the whole cold start is in BENCHMARKS.md). Tables only, applied by
+// scripts/packaging/webhook-bundle.ts; every entry must still apply, so a dependency update that moves or rewrites one
+// fails the packaging instead of bringing the cost back or shipping half-patched code.
 
 import { publishOnlyProtos, type ProtoNode } from './publish-only-protos';
 
@@ -9,9 +9,9 @@ import { publishOnlyProtos, type ProtoNode } from './publish-only-protos';
  * Modules the clients load at startup but Publish never runs. The bundle gets a stand-in for each that throws if
  * anything ever reads it, so a client version that starts using one fails loudly in the packaging tests instead of
  * misbehaving:
- * - static protobufjs modules (about 5 MB of generated code, ~80 ms to load) required only to export them as
- *   `protos` for callers' TypeScript types (the clients themselves work from protos.json), or, in longrunning.js,
- *   only to poll or cancel a long-running operation, which Publish never returns;
+ * - static protobufjs modules (megabytes of generated code, a large share of the load time) required only to export
+ *   them as `protos` for callers' TypeScript types (the clients themselves work from protos.json), or, in
+ *   longrunning.js, only to poll or cancel a long-running operation, which Publish never returns;
  * - the handwritten client's Topic, Subscription, Snapshot, Schema and IAM classes and its tracing: the webhook
  *   builds a `PubSub` only to resolve the generated client's options (emulator endpoint, gRPC defaults).
  */
@@ -66,7 +66,7 @@ const DESCRIPTOR_PROTO_GETTERS =
  * - @grpc/proto-loader gives every message, enum and proto file a description as descriptor protos (`type`,
  *   `fileDescriptorProtos`), which only a gRPC server's reflection service reads: grpc-js and google-gax never do.
  *   Building them runs protobufjs's descriptor extension (loaded for this alone) over the Publish descriptor:
- *   15–35 ms of every cold start in A/B runs of 21 here. The bundle leaves them out; reading one throws.
+ *   a measurable share of every cold start in A/B runs. The bundle leaves them out; reading one throws.
  */
 export const PATCHED_SOURCES: Record<string, Array<[find: string, replace: string]>> = {
   'node_modules/@grpc/proto-loader/build/src/index.js': [

@@ -81,8 +81,7 @@ export async function bundleWebhook({ root, entry, outfile }: BundleOptions): Pr
     platform: 'node',
     target: 'node24',
     format: 'cjs',
-    // Less to read and parse at every cold start (2.6 MB → 1.6 MB); names are kept, so stack traces still say
-    // which function failed.
+    // Less to read and parse at every cold start; names are kept, so stack traces still say which function failed.
     minifyWhitespace: true,
     external: ['@google-cloud/functions-framework'],
     // Packages resolve from the repository even when dist/ was compiled elsewhere (the packaging tests).

@@ -1,36 +1,15 @@
 // The action policy: which Track API calls an event asks for. `decideActions` is pure (event + config in, calls or
 // the reason for none out) so a redelivered event asks for exactly the same calls; every attribute value comes from
 // the event, never from the clock, which is what makes repeating a call harmless. Write-backs touch real people's
-// profiles, so every rule errs on the side of doing nothing and says why (README, "The action policy").
+// profiles, so every rule errs on the side of doing nothing and says why. The rules, the action keys and the tokens
+// the row's `actions` column records are tabled in docs/architecture.md, "The action policy" (a test holds that
+// table to the types below); README "The action policy" says the same for operators.
 //
 // Person: `cio_<identifiers.cio_id>` (immutable: a late event for a deleted person cannot re-create them), else
 // identifiers.id, else nobody. Never the email (in an ID-only workspace it would create a person whose id is it).
-//
-// | event                                         | calls                                                        |
-// |-----------------------------------------------|--------------------------------------------------------------|
-// | email bounced, hard                           | identify {email_bounced, _at, email_bounce_reason, email_bounced_address} |
-// | email bounced, soft (bounce.ts)               | none: skipped:soft_bounce                                    |
-// | email spammed                                 | identify {email_complained, _at, email_complained_address}; + unsubscribed: true only with CIO_SPAM_UNSUBSCRIBE=true |
-// | email bounced/spammed, recipient ≠ identifiers.email (both present, any case) | none: skipped:recipient_mismatch |
-// | any of the above naming no person             | none: skipped:no_person                                      |
-// | metric in CIO_SUPPRESS_ON (bounced, spammed)  | additionally suppress, after the identify; never when skipped |
-// | email opened/clicked, CIO_ENGAGEMENT_ATTRIBUTES=true | identify {last_email_engaged_at}, at most once per person per 24 h of event time per instance (EngagementLimiter); never for prefetched opens or machine clicks (proxied opens count: a proxy hides a person, it does not invent one) |
-// | unsubscribed (any object_type)                | none: Customer.io already set it; writing it back starts loops |
-// | anything else, incl. sms/push/whatsapp bounced | none (warehouse only): the profile attributes are about email |
-// | synthetic (cio-webhooks smoke)                | none: a test event names no real person                      |
-//
 // A bounce or complaint is checked in this order: soft bounce, recipient mismatch, no person (the first that holds
 // is the reason recorded). `*_at` attributes are whole unix seconds (Customer.io's date format for segments); when
 // the event has no timestamp the attribute is left out rather than invented.
-//
-// The row's `actions` column records what happened, one token per call or one skip token per event:
-//   <key>                      sent, Track API answered 2xx            e.g. identify:email_bounced, suppress
-//   dry_run:<key>              decided, not sent (no Track credentials) e.g. dry_run:identify:email_bounced
-//   error:<key>:<status>       permanent failure (4xx other than 401/403/408/429), logged at ERROR  e.g. error:suppress:404
-//   throttled:<key>            engagement identify skipped by the per-person limit
-//   skipped:<reason>           no call at all: soft_bounce, recipient_mismatch, no_person
-// with <key> one of identify:email_bounced, identify:email_complained, identify:email_complained_unsubscribed,
-// identify:email_engaged, suppress.
 
 import type { ProcessorConfig } from '../config';
 import { bounceClass } from './bounce';

@@ -81,8 +81,8 @@ const REJECT_SEVERITY: Record<RejectReason, 'warn' | 'error'> = {
   row_invalid: 'error',
 };
 
-// When BigQuery refuses a reject row as invalid, the likely cause is its size (raw_body is base64, 4/3 of a body
-// cioWebhook accepts up to 5 MB; BigQuery caps a streamed row). Refusing to park would nack the message on every
+// When BigQuery refuses a reject row as invalid, the likely cause is its size (raw_body is base64, 4/3 of a message
+// of up to MAX_MESSAGE_BYTES, 9 MiB; BigQuery caps a streamed row). Refusing to park would nack the message on every
 // delivery until dead-letter, so the body is cut to these sizes in turn, the detail saying so.
 const REJECT_FALLBACK_BYTES = [3 * 1024 * 1024, 256 * 1024];
 

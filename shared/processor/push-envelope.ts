@@ -41,7 +41,8 @@ function text(value: unknown): string | undefined {
 }
 
 /**
- * @param body what functions-framework parsed (undefined when the JSON was invalid, see json-passthrough.ts)
+ * @param body the body as already parsed, if the caller has it (functions/processor.ts has none: the framework's
+ *   body parsers are off, functions/raw-bodies.ts)
  * @param rawBody the exact request bytes
  */
 export function decodePushEnvelope(body: unknown, rawBody: Buffer | undefined): DecodedEnvelope {

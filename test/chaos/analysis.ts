@@ -28,7 +28,8 @@ export interface Analysis {
   extraRows: string[];
   /**
    * Events with a second row where a SIGKILL fell between the insert and the done mark (the claim vanished, the
-   * takeover inserted again): the window DESIGN.md leaves to BigQuery's insertId dedupe, off in this run.
+   * takeover inserted again): the window left to BigQuery's insertId dedupe, off in this run
+   * (docs/architecture.md, "Crash windows").
    */
   crashWindowRows: string[];
   /** Events with more than one row and no lost claim to explain it: what happened to them. */

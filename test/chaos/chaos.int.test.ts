@@ -56,7 +56,8 @@ it('drains: every acknowledged event is stored and every accepted message settle
 it('stores one row per acknowledged event (workspace, event_id) and nothing else; a second row only in a SIGKILL crash window', () => {
   // The local warehouse runs with insertId dedupe off, so every row the processor sent is counted: duplicates and
   // redeliveries must have been stopped by the ledger. The one window the ledger cannot close (SIGKILL after the
-  // insert, before the done mark; the takeover inserts again) is left to BigQuery's insertId dedupe by DESIGN.md.
+  // insert, before the done mark; the takeover inserts again) is left to BigQuery's insertId dedupe
+  // (docs/architecture.md, "Crash windows").
   expect({
     missing: list(a.missingRows),
     extra: list(a.extraRows),
@@ -104,7 +105,7 @@ it('applies one set of Track effects per actionable event (distinct effects; rep
   });
   expect(a.expectedEffects.size).toBeGreaterThan(200);
   // A repeated identical call is allowed only in the window between a successful call and recording it, which a
-  // SIGKILL opens (DESIGN.md): the event's claim was lost and taken over.
+  // SIGKILL opens (docs/architecture.md, "Crash windows"): the event's claim was lost and taken over.
   expect(list(a.repeatsWithoutTakeover)).toEqual([]);
 });
 

@@ -1,4 +1,5 @@
-// Sends events to the webhook the way Customer.io does (customerio-facts.md §2): signed, one event per POST, 4 s
+// Sends events to the webhook the way Customer.io does (docs/customerio.md, "Delivery and retries"): signed, one
+// event per POST, 4 s
 // timeout, and any reply other than 2xx (or none) retried with exponential backoff until a 2xx, bounded here so a
 // test ends. A request marked `retry: false` is sent once whatever the answer (the events the suite proves are
 // never stored). Every attempt is recorded with its status and time, for the assertions and the summary.
