@@ -18,6 +18,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
+import { RetryableError, errorMessage } from '../errors';
 import { identityHash, type EventIdentity } from '../workspace';
 
 /** Firestore document reads and writes made for one event (reported in its log line). */
@@ -94,49 +95,51 @@ export class Ledger {
   async claim(identity: EventIdentity, ops: FirestoreOps): Promise<Claim> {
     const ref = this.ref(identity);
     const claimId = randomUUID();
-    const { claim, wrote } = await this.firestore.runTransaction(async (tx) => {
-      const snap = await tx.get(ref);
-      ops.reads += 1;
-      const now = Date.now();
-      const leaseUntil = Timestamp.fromMillis(now + this.options.leaseSeconds * 1000);
-      const doc = snap.data() as Partial<LedgerDoc> | undefined;
-      if (doc === undefined) {
-        const fresh: LedgerDoc = {
-          event_id: identity.eventId,
-          workspace: identity.workspace,
-          state: 'processing',
-          lease_owner: claimId,
-          lease_until: leaseUntil,
-          attempts: 1,
-          actions_completed: {},
-          warehouse_done: false,
-          actions: [],
-          first_seen_at: Timestamp.fromMillis(now),
-          done_at: null,
-          expire_at: this.expireAt(now),
+    const { claim, wrote } = await firestoreCall(
+      this.firestore.runTransaction(async (tx) => {
+        const snap = await tx.get(ref);
+        ops.reads += 1;
+        const now = Date.now();
+        const leaseUntil = Timestamp.fromMillis(now + this.options.leaseSeconds * 1000);
+        const doc = snap.data() as Partial<LedgerDoc> | undefined;
+        if (doc === undefined) {
+          const fresh: LedgerDoc = {
+            event_id: identity.eventId,
+            workspace: identity.workspace,
+            state: 'processing',
+            lease_owner: claimId,
+            lease_until: leaseUntil,
+            attempts: 1,
+            actions_completed: {},
+            warehouse_done: false,
+            actions: [],
+            first_seen_at: Timestamp.fromMillis(now),
+            done_at: null,
+            expire_at: this.expireAt(now),
+          };
+          tx.create(ref, fresh);
+          const claimed: Claim = { kind: 'claimed', claimId, attempts: 1, progress: noProgress() };
+          return { claim: claimed, wrote: true };
+        }
+        const attempts = typeof doc.attempts === 'number' ? doc.attempts : 0;
+        if (doc.state === 'done') return { claim: { kind: 'duplicate' } as Claim, wrote: false };
+        const until = doc.lease_until instanceof Timestamp ? doc.lease_until.toMillis() : 0;
+        if (until > now) {
+          return { claim: { kind: 'busy', leaseUntil: new Date(until), attempts } as Claim, wrote: false };
+        }
+        tx.update(ref, { lease_owner: claimId, lease_until: leaseUntil, attempts: attempts + 1 });
+        const claimed: Claim = {
+          kind: 'claimed',
+          claimId,
+          attempts: attempts + 1,
+          progress: {
+            actionsCompleted: { ...(doc.actions_completed ?? {}) },
+            warehouseDone: doc.warehouse_done === true,
+          },
         };
-        tx.create(ref, fresh);
-        const claimed: Claim = { kind: 'claimed', claimId, attempts: 1, progress: noProgress() };
         return { claim: claimed, wrote: true };
-      }
-      const attempts = typeof doc.attempts === 'number' ? doc.attempts : 0;
-      if (doc.state === 'done') return { claim: { kind: 'duplicate' } as Claim, wrote: false };
-      const until = doc.lease_until instanceof Timestamp ? doc.lease_until.toMillis() : 0;
-      if (until > now) {
-        return { claim: { kind: 'busy', leaseUntil: new Date(until), attempts } as Claim, wrote: false };
-      }
-      tx.update(ref, { lease_owner: claimId, lease_until: leaseUntil, attempts: attempts + 1 });
-      const claimed: Claim = {
-        kind: 'claimed',
-        claimId,
-        attempts: attempts + 1,
-        progress: {
-          actionsCompleted: { ...(doc.actions_completed ?? {}) },
-          warehouseDone: doc.warehouse_done === true,
-        },
-      };
-      return { claim: claimed, wrote: true };
-    });
+      }),
+    );
     if (wrote) ops.writes += 1;
     return claim;
   }
@@ -144,13 +147,15 @@ export class Ledger {
   /** Marks the event done with the row's actions. Only call after every effect succeeded. */
   async complete(identity: EventIdentity, actions: readonly string[], ops: FirestoreOps): Promise<void> {
     const now = Date.now();
-    await this.ref(identity).update({
-      state: 'done',
-      done_at: Timestamp.fromMillis(now),
-      actions: [...actions],
-      warehouse_done: true,
-      expire_at: this.expireAt(now),
-    });
+    await firestoreCall(
+      this.ref(identity).update({
+        state: 'done',
+        done_at: Timestamp.fromMillis(now),
+        actions: [...actions],
+        warehouse_done: true,
+        expire_at: this.expireAt(now),
+      }),
+    );
     ops.writes += 1;
   }
 
@@ -166,20 +171,42 @@ export class Ledger {
     ops: FirestoreOps,
   ): Promise<boolean> {
     const ref = this.ref(identity);
-    const saved = await this.firestore.runTransaction(async (tx) => {
-      const snap = await tx.get(ref);
-      ops.reads += 1;
-      const doc = snap.data() as Partial<LedgerDoc> | undefined;
-      if (doc === undefined || doc.state !== 'processing' || doc.lease_owner !== claimId) return false;
-      tx.update(ref, {
-        actions_completed: { ...progress.actionsCompleted },
-        warehouse_done: progress.warehouseDone,
-        ...(releaseLease && { lease_until: Timestamp.fromMillis(Date.now()) }),
-      });
-      return true;
-    });
+    const saved = await firestoreCall(
+      this.firestore.runTransaction(async (tx) => {
+        const snap = await tx.get(ref);
+        ops.reads += 1;
+        const doc = snap.data() as Partial<LedgerDoc> | undefined;
+        if (doc === undefined || doc.state !== 'processing' || doc.lease_owner !== claimId) return false;
+        tx.update(ref, {
+          actions_completed: { ...progress.actionsCompleted },
+          warehouse_done: progress.warehouseDone,
+          ...(releaseLease && { lease_until: Timestamp.fromMillis(Date.now()) }),
+        });
+        return true;
+      }),
+    );
     if (saved) ops.writes += 1;
     return saved;
+  }
+}
+
+/**
+ * A ledger call's failure is a Firestore failure (retryable: the message is nacked, at WARNING), whatever the client
+ * threw: unclassified, it would log as `unexpected` and page.
+ */
+async function firestoreCall<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw new RetryableError(
+      'firestore',
+      typeof code === 'number' ? code : undefined,
+      `ledger: ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 

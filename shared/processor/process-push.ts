@@ -17,7 +17,7 @@
 import { decideActions, token, type Policy } from '../customerio/action-policy';
 import { parseEvent, type CioEvent } from '../customerio/event';
 import type { TrackActions } from '../customerio/track';
-import { DeadlineExceededError, RetryableError, classOf, errorMessage, withDeadline } from '../errors';
+import { DeadlineExceededError, classOf, errorMessage, withDeadline } from '../errors';
 import type { Fields, Logger } from '../log';
 import {
   eventInsertId,
@@ -230,10 +230,7 @@ async function processEvent(
   try {
     claim = await withDeadline(deps.ledger.claim(identity, ops), deadlineAt, 'ledger claim');
   } catch (err) {
-    // The Firestore client throws its own errors: a failed claim is a ledger failure unless classified already.
-    const failure =
-      err instanceof RetryableError ? err : new RetryableError('firestore', undefined, errorMessage(err));
-    const { classification, severity } = classOf(failure);
+    const { classification, severity } = classOf(err);
     const step: Step = 'claim';
     log(severity === 'error' ? 'error' : 'warn', 'retryable_failure', {
       ...context,

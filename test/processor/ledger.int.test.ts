@@ -1,6 +1,7 @@
 // The ledger against the real Firestore emulator (FIRESTORE_EMULATOR_HOST from the global setup).
 import { createHash, randomUUID } from 'node:crypto';
 import { Firestore, Timestamp } from '@google-cloud/firestore';
+import { RetryableError, classOf } from '../../shared/errors';
 import { Ledger, ledgerDocId, type FirestoreOps } from '../../shared/processor/ledger';
 
 /** The identity of an event of the default workspace. */
@@ -141,4 +142,12 @@ it('admits exactly one of ten concurrent claims', async () => {
   const kinds = results.map((r) => (r.status === 'fulfilled' ? r.value.kind : 'error'));
   expect(kinds.filter((k) => k === 'claimed')).toHaveLength(1);
   expect(kinds.filter((k) => k !== 'claimed' && k !== 'busy' && k !== 'error')).toEqual([]);
+});
+
+it('a failed Firestore call is a retryable ledger failure (logged at WARNING), not an unexpected one (which pages)', async () => {
+  const { ledger: l } = ledger(60);
+  // Completing an event never claimed: Firestore refuses the update (NOT_FOUND).
+  const failure = await l.complete(dflt('never-claimed'), [], ops()).catch((err: unknown) => err);
+  expect(classOf(failure)).toEqual({ classification: 'firestore:5', severity: 'warning' });
+  expect(failure).toBeInstanceOf(RetryableError);
 });
