@@ -41,6 +41,8 @@ export interface EventRow {
   /** The top-level fields but `data`, as JSON text. */
   body: string;
   truncated: string | null;
+  /** Absent (NULL) on webhook rows; `app_api` on rows written from Customer.io's App API (backfill, repair). */
+  source?: 'app_api';
 }
 
 /**
