@@ -20,6 +20,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'write a self-contained HTML deliverability report from the warehouse',
     load: async () => (await import('./report')).runReport,
   },
+  reconcile: {
+    summary: "compare the warehouse with Customer.io's own record (App API); --repair fills the gaps",
+    load: async () => (await import('./reconcile')).runReconcileCommand,
+  },
+  backfill: {
+    summary: 'write what Customer.io records and the warehouse lacks (history, lost events); resumable',
+    load: async () => (await import('./backfill')).runBackfillCommand,
+  },
   'replay-dead-letters': {
     summary: 'move dead-lettered messages back onto the events topic',
     load: async () => (await import('./replay-dead-letters')).runReplayDeadLetters,

@@ -4,6 +4,7 @@
 // deployed dataset. SQL that a new feature runs against BigQuery joins the list as one more entry of SOURCES.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { reconcileQueries } from '../../../shared/reconcile/warehouse';
 import { renderViews } from '../../../shared/warehouse/views';
 import { parsePeriod, reportQueries } from '../report/data';
 import { repoRoot } from '../../repo-root';
@@ -29,7 +30,12 @@ export interface BigQueryTarget {
 
 type StatementSource = (target: BigQueryTarget, now: Date) => SqlStatement[];
 
-const SOURCES: readonly StatementSource[] = [viewStatements, reportStatements, readmeStatements];
+const SOURCES: readonly StatementSource[] = [
+  viewStatements,
+  reportStatements,
+  reconcileStatements,
+  readmeStatements,
+];
 
 /** Every statement, with fully qualified table names for `target`; `now` fixes the report's period. */
 export function bigQueryStatements(target: BigQueryTarget, now: Date = new Date()): SqlStatement[] {
@@ -61,6 +67,15 @@ function reportStatements(target: BigQueryTarget, now: Date): SqlStatement[] {
   return Object.entries(queries).map(([name, sql]) => ({
     name: `report ${name}`,
     origin: 'scripts/cli/report/data.ts',
+    sql,
+  }));
+}
+
+/** What reconcile, backfill and the scheduled cioReconcile ask the events table. */
+function reconcileStatements(target: BigQueryTarget): SqlStatement[] {
+  return Object.entries(reconcileQueries(qualify(target)(target.eventsTable))).map(([name, sql]) => ({
+    name: `reconcile ${name}`,
+    origin: 'shared/reconcile/warehouse.ts',
     sql,
   }));
 }
