@@ -25,6 +25,8 @@ import {
   type StackState,
 } from './stack-state';
 import { startWarehouseServer, type WarehouseServer } from './warehouse/server';
+import { DeliveryRecord } from './app-api/record';
+import { defaultReportingWebhook, startAppApiServer, type AppApiServer } from './app-api/server';
 import { ensureWarehouseTables } from './warehouse/setup';
 
 export type FunctionName = 'webhook' | 'processor';
@@ -40,6 +42,7 @@ export interface StackOptions {
   webhookPort?: number;
   processorPort?: number;
   warehousePort?: number;
+  appApiPort?: number;
   /** Default `cio-local`. */
   projectId?: string;
   /**
@@ -67,6 +70,8 @@ export interface Stack {
   /** Dry-run unless CIO_SITE_ID and CIO_TRACK_API_KEY are set. */
   readonly trackMode: 'dry-run' | 'live';
   readonly warehouse: WarehouseServer;
+  /** The App API stand-in: Customer.io's record of what `cio-webhooks send` sent (reconcile, backfill). */
+  readonly appApi: AppApiServer;
   /** The dedupe ledger the Firestore emulator loaded (saved by the last clean stop), or undefined: it started empty. */
   readonly ledgerLoaded: SavedLedger | undefined;
   /** Where the dedupe ledger is saved when the stack stops: <localDir>/firestore. */
@@ -100,6 +105,20 @@ const DEFAULT_WEBHOOK_PORT = 8080;
 
 function signingKeyFile(localDir: string): string {
   return path.join(localDir, 'signing-key');
+}
+
+/** The local App API key: generated on the first run, kept like the signing key. */
+function appApiKey(localDir: string): { key: string; file: string } {
+  const file = path.join(localDir, 'app-api-key');
+  try {
+    const key = fs.readFileSync(file, 'utf8').trim();
+    if (key !== '') return { key, file };
+  } catch {
+    // first run: generate below
+  }
+  const key = `local-${randomBytes(16).toString('hex')}`;
+  fs.writeFileSync(file, key + '\n', { mode: 0o600 });
+  return { key, file };
 }
 
 function resolveSigningKey(
@@ -391,6 +410,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logDir = path.join(localDir, 'logs');
   const warehouseDir = path.resolve(options.warehouseDir ?? path.join(localDir, 'warehouse'));
   const ledgerDir = path.join(localDir, 'firestore');
+  const appApiDir = path.join(localDir, 'app-api');
   const projectId = options.projectId ?? DEFAULT_PROJECT;
   const running = readStackState(localDir);
   if (running !== undefined) {
@@ -403,8 +423,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (options.reset) {
     fs.rmSync(warehouseDir, { recursive: true, force: true });
     fs.rmSync(ledgerDir, { recursive: true, force: true });
+    fs.rmSync(appApiDir, { recursive: true, force: true });
   }
   fs.mkdirSync(warehouseDir, { recursive: true });
+  fs.mkdirSync(appApiDir, { recursive: true });
   let ledgerLoaded: SavedLedger | undefined;
   try {
     ledgerLoaded = savedLedger(ledgerDir, projectId);
@@ -490,6 +512,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const webhookConfig = loadWebhookConfig(functionEnv);
     const processorConfig = loadProcessorConfig(functionEnv);
 
+    const appApiCredentials = appApiKey(localDir);
+    const appApi = await startAppApiServer({
+      key: appApiCredentials.key,
+      port: options.appApiPort,
+      record: new DeliveryRecord(path.join(appApiDir, 'record.ndjson')),
+      reportingWebhooks: [defaultReportingWebhook(`http://127.0.0.1:${webhookPort}/`)],
+    });
+    cleanups.push(() => appApi.close());
+
     step(
       'creating the topic, the push subscription and the dead-letter topic; the warehouse tables and views',
     );
@@ -556,6 +587,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       signingKeyFile: signing.file,
       warehouseDir,
       logDir,
+      appApiUrl: appApi.url,
+      appApiKeyFile: appApiCredentials.file,
     };
     writeStackState(localDir, state);
     return {
@@ -564,6 +597,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       signingKeySource: signing.source,
       trackMode: processorConfig.track === undefined ? 'dry-run' : 'live',
       warehouse,
+      appApi,
       ledgerLoaded,
       ledgerDir,
       logFiles: { webhook: webhook.logFile, processor: processor.logFile },

@@ -213,10 +213,13 @@ export async function startAppApiServer(options: AppApiServerOptions): Promise<A
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/_local/events' && req.method === 'POST') {
       const text = await readBody(req);
-      const bodies = text
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as unknown);
+      const bodies = text.split('\n').flatMap((line) => {
+        try {
+          return [JSON.parse(line) as unknown];
+        } catch {
+          return []; // not an event: Customer.io would not have recorded it either
+        }
+      });
       json(res, 200, { recorded: record.recordBodies(bodies), deliveries: record.size });
       return;
     }
