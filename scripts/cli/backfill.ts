@@ -11,7 +11,8 @@ import { parseCommandLine, stringOption, UsageError, type Io } from './args';
 import { CheckpointFile } from './completeness/checkpoint-file';
 import { renderResult } from './completeness/print';
 import { formatDuration, ProgressLine } from './completeness/progress';
-import { resolveTarget, TARGET_HELP, TARGET_OPTIONS, webhookSettings } from './completeness/target';
+import { webhookSettings } from '../../shared/reconcile/webhook-settings';
+import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from './completeness/target';
 import { isoMinute, parseDuration, parseWindow } from './completeness/window';
 
 export const BACKFILL_HELP = `Usage: cio-webhooks backfill --since TIME [--until TIME] [--workspace LABEL] [--dry-run]

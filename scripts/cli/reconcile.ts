@@ -9,7 +9,8 @@ import { RECONCILE_DRIFT, RECONCILE_RUNS } from '../../shared/reconcile/warehous
 import { parseCommandLine, stringOption, UsageError, type Io } from './args';
 import { percent, renderResult } from './completeness/print';
 import { ProgressLine } from './completeness/progress';
-import { resolveTarget, TARGET_HELP, TARGET_OPTIONS, webhookSettings } from './completeness/target';
+import { webhookSettings } from '../../shared/reconcile/webhook-settings';
+import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from './completeness/target';
 import { isoMinute, parseDuration, parseWindow } from './completeness/window';
 
 export const RECONCILE_HELP = `Usage: cio-webhooks reconcile [--since 7d] [--until TIME] [--workspace LABEL] [--threshold 0.1%] [--repair]

@@ -340,6 +340,7 @@ describe('duplicates and Firestore cost', () => {
       outcome: 'processed',
       actions: ['identify:email_bounced'],
       latency_ms: expect.any(Number) as number,
+      event_lag_seconds: expect.any(Number) as number,
     });
     expect(JSON.stringify(h.logs)).not.toContain('cy@example.com');
   });

@@ -3,7 +3,7 @@
 
 import type { RunResult } from '../../../shared/reconcile/run';
 import { isoMinute } from './window';
-import type { WebhookSettings } from './target';
+import type { WebhookSettings } from '../../../shared/reconcile/webhook-settings';
 
 const int = (n: number): string => n.toLocaleString('en-US');
 export const percent = (share: number | undefined): string =>

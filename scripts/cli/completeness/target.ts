@@ -11,8 +11,7 @@ import {
   loadAppApiConfig,
   WORKSPACE_LABEL,
 } from '../../../shared/config';
-import { AppApiClient, AppApiError } from '../../../shared/customerio/app-api/client';
-import { listReportingWebhooks } from '../../../shared/customerio/app-api/reporting-webhooks';
+import { AppApiClient } from '../../../shared/customerio/app-api/client';
 import { ReconcileWarehouse } from '../../../shared/reconcile/warehouse';
 import { readStackState } from '../../local/stack-state';
 import { stringOption, UsageError, type Io, type OptionSpec, type ParsedValues } from '../args';
@@ -115,41 +114,4 @@ export function resolveTarget(
     local: project === undefined,
     appApiLabel: baseUrl === undefined ? client.baseUrl : `${client.baseUrl} (override)`,
   };
-}
-
-export interface WebhookSettings {
-  /** The events the enabled reporting webhooks send; undefined when unknown. */
-  subscribed: ReadonlySet<string> | undefined;
-  /** Whether they send every open and click; undefined when unknown. */
-  fullResolution: boolean | undefined;
-  notes: string[];
-}
-
-/** What the workspace's enabled reporting webhooks send, as far as the key may read it. */
-export async function webhookSettings(client: AppApiClient): Promise<WebhookSettings> {
-  try {
-    const hooks = (await listReportingWebhooks(client)).filter((h) => !h.disabled);
-    if (hooks.length === 0) {
-      return {
-        subscribed: undefined,
-        fullResolution: undefined,
-        notes: ['the workspace has no enabled reporting webhook: every event a webhook can send is compared'],
-      };
-    }
-    return {
-      subscribed: new Set(hooks.flatMap((h) => h.events)),
-      fullResolution: hooks.some((h) => h.fullResolution),
-      notes: [],
-    };
-  } catch (err) {
-    if (!(err instanceof AppApiError) || err.retryable || err.kind === 'unauthorized') throw err;
-    return {
-      subscribed: undefined,
-      fullResolution: undefined,
-      notes: [
-        `could not read the reporting webhooks (${err.kind}): every event a webhook can send is compared, ` +
-          'including any your webhook is not subscribed to',
-      ],
-    };
-  }
 }
