@@ -2,6 +2,12 @@
 // BigQuery and DuckDB share, and their results as typed values. Rates are computed here from summed counts (rates
 // of several days or domains cannot be summed or averaged).
 import { UsageError } from '../args';
+import {
+  completenessQueries,
+  loadCompleteness,
+  type Completeness,
+  type CompletenessQueries,
+} from './completeness';
 import type { Row, WarehouseSource } from './source';
 
 /** A range of UTC days, both ends included, as YYYY-MM-DD. */
@@ -84,6 +90,8 @@ export interface ReportData {
   bounceReasons: BounceReason[];
   /** Recipient domains with complaints in the period, the most first. */
   complaintDomains: DomainCounts[];
+  /** Reconciliation with Customer.io's record, and how late events arrive. */
+  completeness: Completeness;
 }
 
 export const TOP_FUNNELS = 10;
@@ -132,7 +140,7 @@ export function complaintFlag(complaints: number, delivered: number): ComplaintF
 }
 
 /** The report's queries, by what they read: one SQL text each, in the dialect BigQuery and DuckDB share. */
-export interface ReportQueries {
+export interface ReportQueries extends CompletenessQueries {
   emailFunnel: string;
   funnels: string;
   daily: string;
@@ -187,6 +195,7 @@ export function reportQueries(table: (id: string) => string, period: Period): Re
          FROM ${daily} WHERE ${inPeriod('day')} GROUP BY recipient_domain
        ) AS per_domain
        WHERE complaints > 0 ORDER BY complaints DESC, delivered DESC LIMIT ${TOP_DOMAINS}`,
+    ...completenessQueries(table, period),
   };
 }
 
@@ -196,13 +205,14 @@ export async function loadReportData(
   generatedAt: Date,
 ): Promise<ReportData> {
   const sql = reportQueries((id) => source.table(id), period);
-  const [emailFunnel, funnels, days, engagement, reasons, domains] = await Promise.all([
+  const [emailFunnel, funnels, days, engagement, reasons, domains, completeness] = await Promise.all([
     source.query(sql.emailFunnel),
     source.query(sql.funnels),
     source.query(sql.daily),
     source.query(sql.engagement),
     source.query(sql.bounceReasons),
     source.query(sql.complaintDomains),
+    loadCompleteness(source, period),
   ]);
 
   const byDay = new Map(days.map((r) => [text(r.day), r]));
@@ -254,6 +264,7 @@ export async function loadReportData(
         unsubscribed: num(r.unsubscribed),
       }))
       .sort((a, b) => b.complaints - a.complaints || b.delivered - a.delivered),
+    completeness,
   };
 }
 
