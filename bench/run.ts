@@ -15,6 +15,7 @@ const benchmarks: Array<() => Promise<Benchmark>> = [
   () => import('./webhook.bench').then((m) => m.benchmark),
   () => import('./processor.bench').then((m) => m.benchmark),
   () => import('./e2e.bench').then((m) => m.benchmark),
+  () => import('./completeness.bench').then((m) => m.benchmark),
 ];
 
 /** Runs one benchmark and shows its tables at once on stderr (stdout gets the whole report at the end). */

@@ -76,7 +76,7 @@ export interface RunOptions {
   checkpoint?: CheckpointStore;
   /** Days read at once (default 4). */
   concurrency?: number;
-  /** Deliveries compared per warehouse query (default 5000). */
+  /** Deliveries compared per warehouse query (default 2000). */
   chunkSize?: number;
   pageSize?: number;
   /** Deliveries sent here but not listed by Customer.io that are looked up one by one, per day (default 25). */
@@ -128,7 +128,7 @@ export async function runReconciliation(options: RunOptions): Promise<RunResult>
   const tally = new DriftTally();
   const slices = daySlices(window);
   const judge = { settledBefore: options.settledBefore, subscribed: options.subscribed };
-  const chunkSize = options.chunkSize ?? 5000;
+  const chunkSize = options.chunkSize ?? 2000;
   const lookups = options.lookupsPerDay ?? 25;
   const invalidRows: string[] = [];
 
@@ -180,6 +180,7 @@ export async function runReconciliation(options: RunOptions): Promise<RunResult>
     });
   };
 
+  const writes = new Semaphore(2);
   const compareChunk = async (chunk: Delivery[], slice: DeliveryWindow): Promise<void> => {
     const found = await warehouse.facts(
       chunk.map((d) => d.id),
@@ -235,7 +236,9 @@ export async function runReconciliation(options: RunOptions): Promise<RunResult>
       for (const metric of onlyHere) tally.onlyHere(group(metric), d.id);
     }
     if (repairs.length > 0 && options.dryRun !== true) {
-      const refused = await warehouse.insertEvents(repairs.map((r) => r.row));
+      // Two chunks' rows in flight at most: one is sent while the next is built; the days read ahead meanwhile,
+      // and memory holds two chunks of rows, however long the window.
+      const refused = await writes.run(() => warehouse.insertEvents(repairs.map((r) => r.row)));
       invalidRows.push(...refused);
       const refusedIds = new Set(refused.map((m) => m.slice(0, m.indexOf(': '))));
       for (const r of repairs) if (!refusedIds.has(r.row.row.event_id)) tally.repaired(r.key, 1);
@@ -358,6 +361,26 @@ export async function runReconciliation(options: RunOptions): Promise<RunResult>
     resumed,
     apiRequests: client.stats.requests,
   };
+}
+
+/** Runs at most `limit` tasks at once, the others in the order they were given. */
+class Semaphore {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running < this.limit) this.running += 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // handed a slot by a finishing task
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next !== undefined) next();
+      else this.running -= 1;
+    }
+  }
 }
 
 /** Reads up to `size` items of `source` ahead of the consumer. */
