@@ -26,18 +26,25 @@ async function section<T extends { markdown: string }>(name: string, measure: ()
 }
 
 async function report(): Promise<void> {
-  const [{ measureWebhook }, { measureProcessor }, { measureEndToEnd }, { renderReport, CHARTS_DIR }] =
-    await Promise.all([
-      import('./webhook.bench'),
-      import('./processor.bench'),
-      import('./e2e.bench'),
-      import('./report/document'),
-    ]);
+  const [
+    { measureWebhook },
+    { measureProcessor },
+    { measureEndToEnd },
+    { measureCompleteness },
+    { renderReport, CHARTS_DIR },
+  ] = await Promise.all([
+    import('./webhook.bench'),
+    import('./processor.bench'),
+    import('./e2e.bench'),
+    import('./completeness.bench'),
+    import('./report/document'),
+  ]);
   const startedAt = new Date();
   const before = os.loadavg();
   const webhook = await section('webhook', measureWebhook);
   const processor = await section('processor', measureProcessor);
   const e2e = await section('e2e', measureEndToEnd);
+  const completeness = await section('completeness', measureCompleteness);
   const input = {
     startedAt,
     minutes: (Date.now() - startedAt.getTime()) / 60_000,
@@ -52,6 +59,7 @@ async function report(): Promise<void> {
     webhook,
     processor,
     e2e,
+    completeness,
   };
   // The raw figures of the last full run, to re-render the report or look closer (.local is not committed).
   fs.mkdirSync(path.join(ROOT, '.local'), { recursive: true });

@@ -37,6 +37,8 @@ export interface ReportInput {
   webhook: { markdown: string; figures: WebhookFigures };
   processor: { markdown: string; figures: ProcessorFigures };
   e2e: { markdown: string; figures: EndToEndFigures };
+  /** bench/completeness.bench.ts: backfill and reconcile against the App API stand-in. */
+  completeness?: { markdown: string };
 }
 
 export interface Report {
@@ -360,6 +362,14 @@ export function renderReport(input: ReportInput): Report {
     '',
     e2e.markdown,
     '',
+    ...(input.completeness === undefined
+      ? []
+      : [
+          '## Completeness (backfill and reconcile against the App API stand-in)',
+          '',
+          input.completeness.markdown,
+          '',
+        ]),
     '## Cost per million events',
     '',
     cost.markdown,
