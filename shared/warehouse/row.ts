@@ -41,8 +41,8 @@ export interface EventRow {
   /** The top-level fields but `data`, as JSON text. */
   body: string;
   truncated: string | null;
-  /** Absent (NULL) on webhook rows; `app_api` on rows written from Customer.io's App API (backfill, repair). */
-  source?: 'app_api';
+  /** NULL on webhook rows; `app_api` on rows written from Customer.io's App API (backfill, repair). */
+  source: 'app_api' | null;
 }
 
 /**
@@ -133,6 +133,7 @@ export function toEventRow(event: CioEvent, delivery: DeliveryFacts, actions: re
     object_type_type: orNull(asText(event.topLevel.object_type_type)),
     body: JSON.stringify(event.topLevel),
     truncated: orNull(delivery.truncated),
+    source: null,
   };
 }
 

@@ -143,8 +143,8 @@ describe('the rate limit', () => {
     await Promise.all(Array.from({ length: 12 }, () => c.get('/reporting_webhooks')));
     expect(server.stats.throttled).toBe(0);
     expect(c.stats.requests).toBe(12);
-    const gaps = server.stats.admitted.slice(1).map((t, i) => t - server.stats.admitted[i]!);
-    expect(Math.min(...gaps)).toBeGreaterThan(80);
+    // 12 starts 100 ms apart span 1.1 s; a loaded machine can only stretch that (arrivals jitter either way).
+    expect(server.stats.admitted.at(-1)! - server.stats.admitted[0]!).toBeGreaterThanOrEqual(1000);
   });
 
   test('a 429 storm is waited out: every request waits, nothing spins, the call succeeds', async () => {

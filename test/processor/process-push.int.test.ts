@@ -148,6 +148,7 @@ describe('every fixture', () => {
         timestamp: 1732551200,
       }),
       truncated: null,
+      source: null,
     });
   });
 
@@ -189,6 +190,7 @@ describe('every fixture', () => {
         timestamp: 1732551400,
       }),
       truncated: null,
+      source: null,
     });
     const prefs = rows.find((r) => r.object_type === 'customer');
     expect(prefs).toMatchObject({

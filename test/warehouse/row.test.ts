@@ -58,6 +58,7 @@ describe('toEventRow', () => {
         timestamp: 1732551100,
       }),
       truncated: null,
+      source: null,
     });
   });
 
@@ -116,6 +117,7 @@ describe('toEventRow', () => {
       object_type_type: null,
       body: JSON.stringify(e.topLevel),
       truncated: null,
+      source: null,
     });
     expect(JSON.parse(row.data)).toMatchObject({ machine: false, link_id: 5 });
   });

@@ -2,7 +2,6 @@
 // its days in reconcile_drift), the drift of every run in the period, and how late events reached the webhook (event
 // time -> receipt, webhook rows only). The reconcile tables exist once reconcile has been set up; without them the
 // section says so instead of failing the report.
-import type { Period } from './data';
 import type { Row, WarehouseSource } from './source';
 
 export interface LastReconcile {
@@ -72,7 +71,13 @@ export interface CompletenessQueries {
 const RUN_COLUMNS = `run_id, workspace, started_at, window_start, window_end, status, threshold, deliveries, judged,
          matched, missing_here, only_here, repaired, drift, error`;
 
-export function completenessQueries(table: (id: string) => string, period: Period): CompletenessQueries {
+/** The report's period (data.ts Period): UTC days, both ends included. */
+interface Days {
+  from: string;
+  to: string;
+}
+
+export function completenessQueries(table: (id: string) => string, period: Days): CompletenessQueries {
   const runs = table('reconcile_runs');
   const lastRun = `SELECT run_id FROM ${runs} WHERE status <> 'failed' ORDER BY started_at DESC LIMIT 1`;
   return {
@@ -108,7 +113,7 @@ function isNotFound(err: unknown): boolean {
   return e.code === 404 || /not ?found|does not exist/i.test(String(e.message ?? ''));
 }
 
-export async function loadCompleteness(source: WarehouseSource, period: Period): Promise<Completeness> {
+export async function loadCompleteness(source: WarehouseSource, period: Days): Promise<Completeness> {
   const sql = completenessQueries((id) => source.table(id), period);
   // allSettled: a missing table fails the first query, and none may still be running when the report is done.
   const [lagRows, ...settled] = await Promise.all([
