@@ -27,7 +27,8 @@ window of the interrupted run).
 
 Options:
   --since TIME           deliveries created from: 2025-01-31 (UTC), an ISO time with a zone, or 180d before now
-  --until TIME           ... until (default now); windows over Customer.io's 6-month limit are split
+  --until TIME           ... until (default: the settle cutoff, an hour ago); windows over Customer.io's
+                         6-month limit are split
   --dry-run              count what would be written; write nothing
   --settle DURATION      leave first occurrences younger than this to their webhook (default 60m; 2m locally)
   --checkpoint FILE      where to keep the progress (default .local/backfill/<workspace>.json)
