@@ -60,6 +60,12 @@ export default tseslint.config(
     "Customer.io's event model, policy and clients know nothing of the pipeline around them",
   ),
   restrict(
+    ['shared/reconcile/**/*.ts'],
+    [...TOOLING, ...stage('webhook'), ...stage('processor')],
+    ['@google-cloud/firestore', '@google-cloud/pubsub'],
+    "reconciliation reads Customer.io's record and the warehouse; it is no part of the event pipeline",
+  ),
+  restrict(
     ['shared/warehouse/**/*.ts'],
     [...TOOLING, ...stage('webhook'), ...stage('processor')],
     ['@google-cloud/firestore', '@google-cloud/pubsub', 'customerio-node'],

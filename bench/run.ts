@@ -16,6 +16,7 @@ const benchmarks: Array<() => Promise<Benchmark>> = [
   () => import('./processor.bench').then((m) => m.benchmark),
   () => import('./e2e.bench').then((m) => m.benchmark),
   () => import('./capacity.bench').then((m) => m.benchmark),
+  () => import('./completeness.bench').then((m) => m.benchmark),
 ];
 
 /** Runs one benchmark and shows its tables at once on stderr (stdout gets the whole report at the end). */
@@ -35,6 +36,7 @@ async function report(): Promise<void> {
     { capacityFigures },
     { saveCapacityFigures },
     { readDeploymentSettings },
+    { measureCompleteness },
   ] = await Promise.all([
     import('./webhook.bench'),
     import('./processor.bench'),
@@ -44,6 +46,7 @@ async function report(): Promise<void> {
     import('./capacity/from-bench'),
     import('./capacity/measured'),
     import('./capacity/terraform'),
+    import('./completeness.bench'),
   ]);
   const startedAt = new Date();
   const before = os.loadavg();
@@ -54,6 +57,7 @@ async function report(): Promise<void> {
   const figures = capacityFigures(startedAt, webhook.figures, processor.figures, e2e.figures);
   saveCapacityFigures(figures);
   const validation = await section('capacity', measureCapacityValidation);
+  const completeness = await section('completeness', measureCompleteness);
   const input = {
     startedAt,
     minutes: (Date.now() - startedAt.getTime()) / 60_000,
@@ -69,6 +73,7 @@ async function report(): Promise<void> {
     processor,
     e2e,
     capacity: { figures, settings: await readDeploymentSettings(), validation },
+    completeness,
   };
   // The raw figures of the last full run, to re-render the report or look closer (.local is not committed).
   fs.mkdirSync(path.join(ROOT, '.local'), { recursive: true });

@@ -1,4 +1,4 @@
-// Registers both entry points with functions-framework. Each deployed function serves one target, so a target's
+// Registers the entry points with functions-framework. Each deployed function serves one target, so a target's
 // module (and the Google clients it pulls in) is loaded only by instances that serve it: the webhook's instances
 // never load Firestore, BigQuery or the Customer.io client. The serving target is loaded at startup, so a bad
 // configuration stops the instance before it takes traffic, and the first request pays no import cost.
@@ -15,6 +15,8 @@ const targets: Record<string, Loader> = {
   cioWebhook: () => (require('./webhook') as typeof import('./webhook')).cioWebhook,
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   cioProcessor: () => (require('./processor') as typeof import('./processor')).cioProcessor,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  cioReconcile: () => (require('./reconcile') as typeof import('./reconcile')).cioReconcile,
 };
 
 // Before functions-framework builds its server: each function reads its own request bytes.

@@ -3,13 +3,22 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { EVENTS_TABLE, REJECTS_TABLE, toBigQueryJson, type TableSpec } from '../shared/warehouse/schema';
+import {
+  EVENTS_TABLE,
+  RECONCILE_DRIFT_TABLE,
+  RECONCILE_RUNS_TABLE,
+  REJECTS_TABLE,
+  toBigQueryJson,
+  type TableSpec,
+} from '../shared/warehouse/schema';
 import { repoRoot } from './repo-root';
 
 /** File name under terraform/schema/ → the table it describes (bigquery.tf reads these names). */
 export const SCHEMA_FILES: Readonly<Record<string, TableSpec>> = {
   'events.json': EVENTS_TABLE,
   'rejected_events.json': REJECTS_TABLE,
+  'reconcile_runs.json': RECONCILE_RUNS_TABLE,
+  'reconcile_drift.json': RECONCILE_DRIFT_TABLE,
 };
 
 export function schemaDir(root: string = repoRoot()): string {

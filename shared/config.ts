@@ -32,6 +32,14 @@ export const ENV = {
   bqTable: 'BQ_TABLE',
   bqRejectsTable: 'BQ_REJECTS_TABLE',
   logLevel: 'LOG_LEVEL',
+  appApiKey: 'CIO_APP_API_KEY',
+  workspaceAppApiKeys: 'CIO_WORKSPACE_APP_API_KEYS',
+  appApiUrl: 'CIO_APP_API_URL',
+  reconcileDays: 'RECONCILE_DAYS',
+  reconcileThreshold: 'RECONCILE_DRIFT_THRESHOLD',
+  reconcileRepair: 'RECONCILE_REPAIR',
+  reconcileSettleMinutes: 'RECONCILE_SETTLE_MINUTES',
+  stallMinutes: 'STALL_AFTER_MINUTES',
 } as const;
 
 /** Variables each function reads (the emulator hosts are read by the Google clients themselves). */
@@ -66,6 +74,23 @@ export const PROCESSOR_ENV: readonly string[] = [
   ENV.bqDataset,
   ENV.bqTable,
   ENV.bqRejectsTable,
+  ENV.logLevel,
+];
+
+/** Variables the scheduled reconciliation (cioReconcile) reads. */
+export const RECONCILE_ENV: readonly string[] = [
+  ENV.project,
+  ENV.appApiKey,
+  ENV.workspaceAppApiKeys,
+  ENV.appApiUrl,
+  ENV.region,
+  ENV.reconcileDays,
+  ENV.reconcileThreshold,
+  ENV.reconcileRepair,
+  ENV.reconcileSettleMinutes,
+  ENV.stallMinutes,
+  ENV.bqDataset,
+  ENV.bqTable,
   ENV.logLevel,
 ];
 
@@ -449,6 +474,137 @@ export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
     bqDataset: identifier(env, ENV.bqDataset, 'customerio', BQ_ID),
     bqTable: identifier(env, ENV.bqTable, 'events', BQ_ID),
     bqRejectsTable: identifier(env, ENV.bqRejectsTable, 'rejected_events', BQ_ID),
+    logLevel: logLevel(env),
+  };
+}
+
+export interface AppApiWorkspace {
+  /** `default` (CIO_APP_API_KEY) or the label of CIO_WORKSPACE_APP_API_KEYS. */
+  label: string;
+  /** Bearer key: never logged, never echoed in an error. */
+  key: string;
+  region: 'us' | 'eu';
+}
+
+export interface AppApiConfig {
+  /** Every workspace with an App API key, by label; empty when none is configured. */
+  workspaces: ReadonlyMap<string, AppApiWorkspace>;
+  /** Base URL override including `/v1` (local stand-in, tests, proxies); undefined = Customer.io's regional host. */
+  url: string | undefined;
+}
+
+/**
+ * The App API keys: CIO_APP_API_KEY for the default workspace (region CIO_REGION), CIO_WORKSPACE_APP_API_KEYS for
+ * the others, a JSON object `{"<label>": "<key>"}` or `{"<label>": {"key": "<key>", "region": "eu"}}` (a bare key
+ * takes CIO_REGION too). A key is never part of an error message, not even a fragment of the JSON around it.
+ */
+export function loadAppApiConfig(env: Env = process.env): AppApiConfig {
+  const region = oneOf(env, ENV.region, ['us', 'eu'] as const, 'us');
+  const workspaces = new Map<string, AppApiWorkspace>();
+  const key = text(env, ENV.appApiKey);
+  if (key !== undefined) workspaces.set(DEFAULT_WORKSPACE, { label: DEFAULT_WORKSPACE, key, region });
+  const raw = text(env, ENV.workspaceAppApiKeys);
+  if (raw !== undefined) {
+    const shape =
+      'a JSON object {"<label>": "<App API key>"} or {"<label>": {"key": "…", "region": "us|eu"}}';
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      // JSON.parse quotes the text around the error: that would be part of a key.
+      throw new ConfigError(
+        ENV.workspaceAppApiKeys,
+        `is not valid JSON (expected ${shape}; value not shown)`,
+      );
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new ConfigError(ENV.workspaceAppApiKeys, `must be ${shape}`);
+    }
+    for (const [label, value] of Object.entries(parsed as Record<string, unknown>)) {
+      if (!WORKSPACE_LABEL.test(label) || label === DEFAULT_WORKSPACE) {
+        throw new ConfigError(
+          ENV.workspaceAppApiKeys,
+          `"${label}" is not a workspace label (${WORKSPACE_LABEL.source}, not "${DEFAULT_WORKSPACE}": ` +
+            `the default workspace's key is ${ENV.appApiKey})`,
+        );
+      }
+      const entry = typeof value === 'string' ? { key: value } : value;
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+        throw new ConfigError(ENV.workspaceAppApiKeys, `workspace "${label}": must be ${shape}`);
+      }
+      const { key: wsKey, region: wsRegion } = entry as { key?: unknown; region?: unknown };
+      if (typeof wsKey !== 'string' || wsKey.trim() === '') {
+        throw new ConfigError(ENV.workspaceAppApiKeys, `workspace "${label}": the key is missing or empty`);
+      }
+      if (wsRegion !== undefined && wsRegion !== 'us' && wsRegion !== 'eu') {
+        throw new ConfigError(ENV.workspaceAppApiKeys, `workspace "${label}": region must be "us" or "eu"`);
+      }
+      workspaces.set(label, {
+        label,
+        key: wsKey.trim(),
+        region: (wsRegion as 'us' | 'eu' | undefined) ?? region,
+      });
+    }
+  }
+  const url = text(env, ENV.appApiUrl);
+  if (url !== undefined && !/^https?:\/\/[^\s/]+(\/[^\s]*)?\/v1\/?$/.test(url)) {
+    throw new ConfigError(ENV.appApiUrl, `must be an http(s) URL ending in /v1, got "${url}"`);
+  }
+  return { workspaces, url: url?.replace(/\/$/, '') };
+}
+
+export interface ReconcileConfig {
+  projectId: string;
+  appApi: AppApiConfig;
+  /** Days of deliveries (by creation) each scheduled run compares, ending at the settle cutoff. */
+  days: number;
+  /** Drift (missing here + only here, over what Customer.io records) above which a run is reported as drifting. */
+  threshold: number;
+  /** Write what the warehouse lacks (rows marked source = app_api) after comparing. */
+  repair: boolean;
+  /** First occurrences younger than this are not judged: their webhook may still be on its way. */
+  settleMinutes: number;
+  /** The stall check alerts when no event arrived for this long while Customer.io created deliveries. */
+  stallMinutes: number;
+  bqDataset: string;
+  bqTable: string;
+  logLevel: LogLevel;
+}
+
+/** A share: `0.001` or `0.1%`. */
+export function parseShare(raw: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(raw.trim());
+  if (!m) return undefined;
+  const value = Number(m[1]) / (m[2] === '%' ? 100 : 1);
+  return value <= 1 ? value : undefined;
+}
+
+export function loadReconcileConfig(env: Env = process.env): ReconcileConfig {
+  const appApi = loadAppApiConfig(env);
+  if (appApi.workspaces.size === 0) {
+    throw new ConfigError(
+      ENV.appApiKey,
+      `is required (or ${ENV.workspaceAppApiKeys}): reconciliation reads Customer.io's record through the App API`,
+    );
+  }
+  const rawThreshold = text(env, ENV.reconcileThreshold);
+  const threshold = rawThreshold === undefined ? 0.001 : parseShare(rawThreshold);
+  if (threshold === undefined) {
+    throw new ConfigError(
+      ENV.reconcileThreshold,
+      `must be a share between 0 and 1 (0.001) or a percentage (0.1%), got "${rawThreshold}"`,
+    );
+  }
+  return {
+    projectId: required(env, ENV.project, 'BigQuery lives in this project'),
+    appApi,
+    days: integer(env, ENV.reconcileDays, 7, 1, 180),
+    threshold,
+    repair: boolean(env, ENV.reconcileRepair, false),
+    settleMinutes: integer(env, ENV.reconcileSettleMinutes, 60, 0, 1440),
+    stallMinutes: integer(env, ENV.stallMinutes, 60, 5, 10080),
+    bqDataset: identifier(env, ENV.bqDataset, 'customerio', BQ_ID),
+    bqTable: identifier(env, ENV.bqTable, 'events', BQ_ID),
     logLevel: logLevel(env),
   };
 }

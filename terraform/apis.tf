@@ -9,6 +9,7 @@ locals {
     "cloudbuild.googleapis.com",           # builds the function source
     "cloudfunctions.googleapis.com",       # the functions API
     "cloudresourcemanager.googleapis.com", # project lookup (project number for service agents)
+    "cloudscheduler.googleapis.com",       # the reconcile and stall-check schedules
     "firestore.googleapis.com",            # ledger
     "iam.googleapis.com",                  # service accounts
     "logging.googleapis.com",              # log-based metrics

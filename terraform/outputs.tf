@@ -76,3 +76,8 @@ output "bigquery_tables" {
     rejected_events = "${var.project_id}.${var.bq_dataset}.${google_bigquery_table.rejected_events.table_id}"
   }
 }
+
+output "app_api_key_add_version_command" {
+  description = "Add the default workspace's App API key to its secret (export CIO_APP_API_KEY first), then set reconcile_enabled = true and apply."
+  value       = "printf '%s' \"$CIO_APP_API_KEY\" | gcloud secrets versions add ${local.app_api_key_secret} --project=${var.project_id} --data-file=-"
+}

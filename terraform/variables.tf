@@ -671,3 +671,127 @@ variable "workspace_track_credentials_version" {
     error_message = "workspace_track_credentials_version must be a whole number >= 1."
   }
 }
+
+# --- completeness: cioReconcile and its schedules (reconcile.tf) --------------------------------------------------
+
+variable "reconcile_enabled" {
+  description = "Deploy cioReconcile and its schedules (daily reconcile, stall check) and alerts. Needs a version of the App API key secret first (app_api_key, or the command in output app_api_key_add_version_command)."
+  type        = bool
+  default     = false
+}
+
+variable "app_api_key" {
+  description = "CIO_APP_API_KEY: the App API key of the default workspace (Customer.io: Settings > API Credentials > App API Keys; read access to Messages and Reporting Webhooks is enough). Optional: when set, written to its secret through a write-only argument (never in the state); otherwise add the version with gcloud."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "workspace_app_api_keys" {
+  description = "CIO_WORKSPACE_APP_API_KEYS: App API keys of the other workspaces, JSON {\"<label>\": \"<key>\"} or {\"<label>\": {\"key\": \"...\", \"region\": \"eu\"}}. Optional, write-only like app_api_key; injected only when workspace_app_api_keys_enabled."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.workspace_app_api_keys == null || can(jsondecode(var.workspace_app_api_keys))
+    error_message = "workspace_app_api_keys must be a JSON object {\"<label>\": \"<App API key>\"}."
+  }
+}
+
+variable "workspace_app_api_keys_enabled" {
+  description = "Inject CIO_WORKSPACE_APP_API_KEYS into cioReconcile (its secret must have a version): reconcile every labelled workspace too."
+  type        = bool
+  default     = false
+}
+
+variable "app_api_keys_version" {
+  description = "Write generation of app_api_key / workspace_app_api_keys. Raise it whenever either value changes to write new secret versions."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.app_api_keys_version >= 1 && floor(var.app_api_keys_version) == var.app_api_keys_version
+    error_message = "app_api_keys_version must be a whole number >= 1."
+  }
+}
+
+variable "reconcile_schedule" {
+  description = "When the daily reconcile runs (cron, in reconcile_time_zone)."
+  type        = string
+  default     = "17 4 * * *"
+}
+
+variable "stall_check_schedule" {
+  description = "When the stall check runs (cron, in reconcile_time_zone)."
+  type        = string
+  default     = "*/10 * * * *"
+}
+
+variable "reconcile_time_zone" {
+  description = "Time zone of the two schedules."
+  type        = string
+  default     = "Etc/UTC"
+}
+
+variable "reconcile_days" {
+  description = "RECONCILE_DAYS: days of deliveries (by creation) each daily run compares. Opens and clicks keep arriving for days, so each day is judged again by the next runs."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.reconcile_days >= 1 && var.reconcile_days <= 180 && floor(var.reconcile_days) == var.reconcile_days
+    error_message = "reconcile_days must be a whole number from 1 to 180."
+  }
+}
+
+variable "reconcile_drift_threshold" {
+  description = "RECONCILE_DRIFT_THRESHOLD: drift (missing here + only here, over what Customer.io records) above which a run alerts: a share (\"0.001\") or a percentage (\"0.1%\")."
+  type        = string
+  default     = "0.001"
+
+  validation {
+    condition     = can(regex("^[0-9]+(\\.[0-9]+)?%?$", var.reconcile_drift_threshold))
+    error_message = "reconcile_drift_threshold must be a share such as 0.001 or a percentage such as 0.1%."
+  }
+}
+
+variable "reconcile_repair" {
+  description = "RECONCILE_REPAIR: each daily run also writes what the warehouse lacks (rows with source = 'app_api'; no Track API calls)."
+  type        = bool
+  default     = false
+}
+
+variable "reconcile_settle_minutes" {
+  description = "RECONCILE_SETTLE_MINUTES: first occurrences younger than this are not judged (their webhook may still be on its way)."
+  type        = number
+  default     = 60
+}
+
+variable "stall_after_minutes" {
+  description = "STALL_AFTER_MINUTES: the stall alert fires when no event arrived for this long while Customer.io created deliveries."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.stall_after_minutes >= 5
+    error_message = "stall_after_minutes must be at least 5."
+  }
+}
+
+variable "event_lag_alert_minutes" {
+  description = "Alert when the 99th percentile of event time -> receipt stays above this for 10 minutes (Customer.io retrying or holding the stream back)."
+  type        = number
+  default     = 15
+}
+
+variable "reconcile_timeout_seconds" {
+  description = "cioReconcile's request timeout, and the schedule's attempt deadline (Cloud Scheduler allows at most 1800 s)."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.reconcile_timeout_seconds >= 60 && var.reconcile_timeout_seconds <= 1800
+    error_message = "reconcile_timeout_seconds must be between 60 and 1800 (Cloud Scheduler's limit)."
+  }
+}

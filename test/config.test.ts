@@ -1,6 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, ENV, loadProcessorConfig, loadWebhookConfig } from '../shared/config';
+import {
+  ConfigError,
+  ENV,
+  loadAppApiConfig,
+  loadProcessorConfig,
+  loadReconcileConfig,
+  loadWebhookConfig,
+} from '../shared/config';
 
 const base = { GOOGLE_CLOUD_PROJECT: 'p', CIO_WEBHOOK_SIGNING_KEYS: 'k1, k2' };
 
@@ -123,5 +130,61 @@ describe('README', () => {
     const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
     const undocumented = Object.values(ENV).filter((name) => !readme.includes(`\`${name}\``));
     expect(undocumented).toEqual([]);
+  });
+});
+
+describe('App API and reconciliation config', () => {
+  it('takes the default workspace key from CIO_APP_API_KEY and the others from the JSON, with their region', () => {
+    const c = loadAppApiConfig({
+      CIO_APP_API_KEY: 'k0',
+      CIO_REGION: 'eu',
+      CIO_WORKSPACE_APP_API_KEYS: '{"brand-b": "k1", "us-shop": {"key": "k2", "region": "us"}}',
+      CIO_APP_API_URL: 'http://127.0.0.1:9/v1/',
+    });
+    expect([...c.workspaces.values()]).toEqual([
+      { label: 'default', key: 'k0', region: 'eu' },
+      { label: 'brand-b', key: 'k1', region: 'eu' },
+      { label: 'us-shop', key: 'k2', region: 'us' },
+    ]);
+    expect(c.url).toBe('http://127.0.0.1:9/v1');
+    expect(loadAppApiConfig({}).workspaces.size).toBe(0);
+  });
+
+  it('refuses malformed JSON and labels without echoing a key', () => {
+    const secret = 'sk-live-do-not-print';
+    for (const raw of [
+      `{"brand": "${secret}"`,
+      `["${secret}"]`,
+      `{"Bad Label": "${secret}"}`,
+      '{"default": "x"}',
+    ]) {
+      let message = '';
+      try {
+        loadAppApiConfig({ CIO_WORKSPACE_APP_API_KEYS: raw });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/^CIO_WORKSPACE_APP_API_KEYS: /);
+      expect(message).not.toContain(secret);
+    }
+    expect(() =>
+      loadAppApiConfig({ CIO_WORKSPACE_APP_API_KEYS: '{"b": {"key": "k", "region": "ap"}}' }),
+    ).toThrow(/workspace "b": region must be "us" or "eu"/);
+    expect(() => loadAppApiConfig({ CIO_APP_API_URL: 'http://127.0.0.1:9/api' })).toThrow(/CIO_APP_API_URL/);
+  });
+
+  it('reconciliation needs a key and reads its threshold as a share or a percentage', () => {
+    expect(() => loadReconcileConfig({ GOOGLE_CLOUD_PROJECT: 'p' })).toThrow(/^CIO_APP_API_KEY: is required/);
+    const base = { GOOGLE_CLOUD_PROJECT: 'p', CIO_APP_API_KEY: 'k' };
+    expect(loadReconcileConfig(base)).toMatchObject({
+      days: 7,
+      threshold: 0.001,
+      repair: false,
+      settleMinutes: 60,
+    });
+    expect(loadReconcileConfig({ ...base, RECONCILE_DRIFT_THRESHOLD: '0.5%' }).threshold).toBe(0.005);
+    expect(() => loadReconcileConfig({ ...base, RECONCILE_DRIFT_THRESHOLD: '2' })).toThrow(
+      /RECONCILE_DRIFT_THRESHOLD: must be a share/,
+    );
   });
 });

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { METRICS_BY_OBJECT_TYPE } from '../scripts/cli/generate-events';
-import { ENV, PROCESSOR_ENV, WEBHOOK_ENV } from '../shared/config';
+import { ENV, PROCESSOR_ENV, RECONCILE_ENV, WEBHOOK_ENV } from '../shared/config';
 import { token, type ActionKey, type SkipReason } from '../shared/customerio/action-policy';
 import { FAILURE_SEVERITY } from '../shared/errors';
 import { EVENTS_TABLE, REJECTS_TABLE, type TableSpec } from '../shared/warehouse/schema';
@@ -105,11 +105,14 @@ describe('docs/architecture.md', () => {
   it('the configuration table lists exactly the variables of shared/config.ts, each with the functions that read it', () => {
     const rows = table(section(ARCHITECTURE, 'Configuration'), 'variable');
     const documented = rows.map(([variable, readBy]) => ({ variable: code(variable).join(), readBy }));
-    const expected = Object.values(ENV).map((variable) => {
-      const webhook = WEBHOOK_ENV.includes(variable);
-      const processor = PROCESSOR_ENV.includes(variable);
-      return { variable, readBy: webhook && processor ? 'both' : webhook ? 'webhook' : 'processor' };
-    });
+    const readers = { webhook: WEBHOOK_ENV, processor: PROCESSOR_ENV, reconcile: RECONCILE_ENV };
+    const expected = Object.values(ENV).map((variable) => ({
+      variable,
+      readBy: Object.entries(readers)
+        .filter(([, names]) => names.includes(variable))
+        .map(([fn]) => fn)
+        .join(', '),
+    }));
     const byName = (a: { variable: string }, b: { variable: string }) => a.variable.localeCompare(b.variable);
     expect(documented.sort(byName)).toEqual(expected.sort(byName));
   });

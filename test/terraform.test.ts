@@ -20,8 +20,14 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { getFunction, getTestServer } from '@google-cloud/functions-framework/testing';
-import { PROCESSOR_ENV, WEBHOOK_ENV } from '../shared/config';
-import { EVENTS_TABLE, REJECTS_TABLE, toBigQueryJson } from '../shared/warehouse/schema';
+import { PROCESSOR_ENV, RECONCILE_ENV, WEBHOOK_ENV } from '../shared/config';
+import {
+  EVENTS_TABLE,
+  RECONCILE_DRIFT_TABLE,
+  RECONCILE_RUNS_TABLE,
+  REJECTS_TABLE,
+  toBigQueryJson,
+} from '../shared/warehouse/schema';
 import { exportSchemas, SCHEMA_FILES } from '../scripts/export-schema';
 import { packageFunction } from '../scripts/package-function';
 import {
@@ -47,10 +53,11 @@ import {
 import { lintTerraform } from './support/terraform-lint';
 
 /** Contract variables Terraform leaves unset on purpose, so the code's default applies. */
-const DELIBERATELY_DEFAULTED: Record<'webhook' | 'processor', string[]> = {
+const DELIBERATELY_DEFAULTED: Record<'webhook' | 'processor' | 'reconcile', string[]> = {
   webhook: [],
   // A URL override for tests and proxies; production talks to Customer.io's regional endpoint (CIO_REGION).
   processor: ['CIO_TRACK_API_URL'],
+  reconcile: ['CIO_APP_API_URL'],
 };
 
 /** Warnings the offline linter may print: time_sleep belongs to hashicorp/time, which its schema does not cover. */
@@ -248,6 +255,7 @@ describe('terraform matches the code it deploys', () => {
   it.each([
     ['webhook', 'cioWebhook', WEBHOOK_ENV],
     ['processor', 'cioProcessor', PROCESSOR_ENV],
+    ['reconcile', 'cioReconcile', RECONCILE_ENV],
   ] as const)(
     'sets every %s environment variable of shared/config.ts, or leaves it to its default on purpose',
     (role, entry, contract) => {
@@ -314,6 +322,8 @@ describe('terraform matches the code it deploys', () => {
   it.each([
     ['events', 'events.json', EVENTS_TABLE],
     ['rejected_events', 'rejected_events.json', REJECTS_TABLE],
+    ['reconcile_runs', 'reconcile_runs.json', RECONCILE_RUNS_TABLE],
+    ['reconcile_drift', 'reconcile_drift.json', RECONCILE_DRIFT_TABLE],
   ] as const)('partitions and clusters table %s as shared/warehouse/schema.ts says', (name, file, spec) => {
     const table = resource(config, 'google_bigquery_table', name);
     expect(table.schema).toBe(`\${file("\${path.module}/schema/${file}")}`);
@@ -364,10 +374,15 @@ describe('terraform security and delivery wiring', () => {
     expect(webhook.ingress_settings).toBe('ALLOW_ALL');
   });
 
-  it('grants nothing project-wide beyond Firestore for the processor and build logs; storage only on one bucket', () => {
+  it('grants nothing project-wide beyond Firestore for the processor, BigQuery jobs for reconcile and the build roles; storage only on one bucket', () => {
     const projectGrants = Object.values(config.resources.google_project_iam_member ?? {});
     const members = projectGrants.map((g) => text(g.member, 'member'));
-    expect(members.filter((m) => !/google_service_account\.(processor|build)\.member/.test(m))).toEqual([]);
+    expect(
+      members.filter((m) => !/google_service_account\.(processor|reconcile|build)\.member/.test(m)),
+    ).toEqual([]);
+    expect(projectGrants.filter((g) => /reconcile/.test(text(g.member, 'm'))).map((g) => g.role)).toEqual([
+      'roles/bigquery.jobUser',
+    ]);
     const rolesOf = (who: string) =>
       projectGrants.filter((g) => text(g.member, 'm').includes(`.${who}.`)).map((g) => g.role);
     expect(rolesOf('processor')).toEqual(['roles/datastore.user']);
@@ -389,6 +404,35 @@ describe('terraform security and delivery wiring', () => {
       'roles/artifactregistry.writer',
       '${google_service_account.build.member}',
     ]);
+  });
+
+  it("makes cioReconcile invocable by the schedules' identity alone, with OIDC, within Cloud Scheduler's deadline", () => {
+    // Counted resource (reconcile_enabled): referenced as google_cloudfunctions2_function.reconcile[0].
+    const grants = invokerTypes.flatMap((type) =>
+      Object.values(config.resources[type] ?? {}).filter((g) =>
+        allStrings(g).some((v) => v.includes('google_cloudfunctions2_function.reconcile[0].')),
+      ),
+    );
+    expect(grants.map((g) => [g.role, g.member])).toEqual([
+      ['roles/run.invoker', '${google_service_account.scheduler.member}'],
+    ]);
+    for (const name of ['reconcile', 'stall_check']) {
+      const job = resource(config, 'google_cloud_scheduler_job', name);
+      const target = block(job, 'http_target');
+      expect(target.uri).toBe('${google_cloudfunctions2_function.reconcile[0].service_config[0].uri}');
+      expect(block(target, 'oidc_token')).toEqual({
+        service_account_email: '${google_service_account.scheduler.email}',
+        audience: target.uri,
+      });
+    }
+    expect(resource(config, 'google_cloud_scheduler_job', 'reconcile').attempt_deadline).toBe(
+      '${var.reconcile_timeout_seconds}s',
+    );
+    const service = block(resource(config, 'google_cloudfunctions2_function', 'reconcile'), 'service_config');
+    expect(service.timeout_seconds).toBe('${var.reconcile_timeout_seconds}');
+    expect(blocks(service, 'secret_environment_variables').map((b) => b.key)).toEqual(['CIO_APP_API_KEY']);
+    // Cloud Scheduler waits at most 30 minutes for an HTTP target.
+    expect(variableDefault(config, 'reconcile_timeout_seconds')).toBeLessThanOrEqual(1800);
   });
 
   it('pushes to the processor with OIDC, retries with backoff and dead-letters into a kept subscription', () => {
@@ -485,6 +529,31 @@ describe('terraform security and delivery wiring', () => {
       );
       expect(source.object).toBe('${google_storage_bucket_object.function_source.name}');
     }
+  });
+});
+
+describe('the completeness metrics read what the code logs', () => {
+  it('event_lag from the processor, reconcile outcomes and drift from cioReconcile', () => {
+    const source = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
+    const lag = resource(config, 'google_logging_metric', 'event_lag');
+    expect(lag.value_extractor).toBe('EXTRACT(jsonPayload.event_lag_seconds)');
+    expect(source('shared/processor/process-push.ts')).toMatch(/event_lag_seconds: /);
+    const scheduled = source('shared/reconcile/scheduled.ts');
+    const outcomes = resource(config, 'google_logging_metric', 'reconcile_outcomes');
+    const logged = [...text(outcomes.filter, 'filter').matchAll(/\\?"(\w+)\\?"/g)].map((m) => m[1]!);
+    for (const outcome of ['reconcile_ok', 'reconcile_drift', 'reconcile_failed', 'stall', 'quiet']) {
+      expect(logged).toContain(outcome);
+      expect(scheduled).toContain(`'${outcome}'`);
+    }
+    expect(Object.keys(asObj(config.locals.reconcile_alerts, 'local.reconcile_alerts'))).toEqual([
+      'reconcile_drift',
+      'reconcile_failed',
+      'stall',
+    ]);
+    expect(resource(config, 'google_logging_metric', 'reconcile_drift').value_extractor).toBe(
+      'EXTRACT(jsonPayload.drift)',
+    );
+    expect(scheduled).toMatch(/drift: result\.tally\.drift/);
   });
 });
 

@@ -50,6 +50,8 @@ export interface ReportInput {
     settings: DeploymentSettings;
     validation: { markdown: string; figures: ValidationFigures };
   };
+  /** bench/completeness.bench.ts: backfill and reconcile against the App API stand-in. */
+  completeness?: { markdown: string };
 }
 
 export interface Report {
@@ -399,6 +401,14 @@ export function renderReport(input: ReportInput): Report {
     '',
     e2e.markdown,
     '',
+    ...(input.completeness === undefined
+      ? []
+      : [
+          '## Completeness (backfill and reconcile against the App API stand-in)',
+          '',
+          input.completeness.markdown,
+          '',
+        ]),
     '## Cost per million events',
     '',
     cost.markdown,

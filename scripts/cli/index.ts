@@ -28,6 +28,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'send one signed synthetic event and follow it to the warehouse and the processor log',
     load: async () => (await import('./smoke')).runSmoke,
   },
+  reconcile: {
+    summary: "compare the warehouse with Customer.io's own record (App API); --repair fills the gaps",
+    load: async () => (await import('./reconcile')).runReconcileCommand,
+  },
+  backfill: {
+    summary: 'write what Customer.io records and the warehouse lacks (history, lost events); resumable',
+    load: async () => (await import('./backfill')).runBackfillCommand,
+  },
   'replay-dead-letters': {
     summary: 'move dead-lettered messages back onto the events topic',
     load: async () => (await import('./replay-dead-letters')).runReplayDeadLetters,

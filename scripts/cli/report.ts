@@ -38,7 +38,8 @@ export async function renderReport({
 export const REPORT_HELP = `Usage: cio-webhooks report [options]
 
 Writes a self-contained HTML deliverability report (funnel per message, daily bounce/complaint/unsubscribe rates
-against the Gmail/Yahoo thresholds, top bounce reasons, domains with complaints) from the warehouse views.
+against the Gmail/Yahoo thresholds, top bounce reasons, domains with complaints) from the warehouse views, and its
+completeness: the last reconciliation with Customer.io's own record and how late events arrive.
 
 Options:
   --since 7d|YYYY-MM-DD  the last N UTC days including today (default 7d), or from a date through today

@@ -276,7 +276,9 @@ function loadEvents(source: Source, io: Io): OutgoingEvent[] {
       io.out(
         `generating ${options.count} requests (duplicate share ${options.duplicateShare}, --seed ${options.seed})\n`,
       );
-      return generateEvents(options).map((e) => ({
+      // Events happen before they are reported: the stream ends now (events follow each other by at most 400 ms),
+      // so none is timestamped in the future, where no reconciliation window reaches.
+      return generateEvents({ ...options, startMs: Date.now() - options.count * 400 }).map((e) => ({
         label: `${e.objectType}/${e.metric}${e.duplicate ? ' (duplicate)' : ''}`,
         eventId: e.eventId,
         body: Buffer.from(e.body),
@@ -295,6 +297,23 @@ function loadEvents(source: Source, io: Io): OutgoingEvent[] {
     case 'files':
       return source.files.map(readEventFile);
   }
+}
+
+/**
+ * Sending to the local stack, Customer.io's record comes first: the stack's App API stand-in learns every delivery
+ * (and its metrics) that is about to be sent, whether or not its webhook will arrive, as Customer.io's would.
+ */
+async function recordInLocalAppApi(
+  values: ParsedValues,
+  io: Io,
+  events: readonly OutgoingEvent[],
+): Promise<void> {
+  const appApiUrl =
+    stringOption(values, 'url') === undefined ? readStackState(io.localDir)?.appApiUrl : undefined;
+  if (appApiUrl === undefined) return;
+  const body = events.map((e) => e.body.toString('utf8').replaceAll('\n', ' ')).join('\n');
+  const response = await fetch(new URL('/_local/events', appApiUrl), { method: 'POST', body });
+  if (!response.ok) throw new Error(`the local App API stand-in refused the events (${response.status})`);
 }
 
 const LIST_LIMIT = 30;
@@ -358,6 +377,7 @@ export async function runSend(argv: readonly string[], io: Io): Promise<number> 
   const source = parseSource(values, positionals);
   const { url, key } = resolveTarget(values, io);
   const events = loadEvents(source, io).flatMap((e) => Array.from({ length: repeat }, () => e));
+  await recordInLocalAppApi(values, io, events);
 
   const list = events.length <= LIST_LIMIT;
   const progress = list ? undefined : new Progress(io, events.length);

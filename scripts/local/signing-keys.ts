@@ -1,4 +1,4 @@
-// The local stack's signing keys: the default workspace's (CIO_WEBHOOK_SIGNING_KEYS, else a development key kept in
+// The local stack's keys: the local App API stand-in's, and its signing keys: the default workspace's (CIO_WEBHOOK_SIGNING_KEYS, else a development key kept in
 // <localDir>/signing-key) and the other workspaces' (CIO_WORKSPACE_SIGNING_KEYS, else one development key per label
 // kept in <localDir>/workspace-keys.json). Kept keys survive restarts, so a sender's key stays valid.
 
@@ -67,4 +67,18 @@ export function resolveWorkspaceKeys(
   for (const label of labels) keys[label] = kept[label] ?? [randomBytes(32).toString('hex')];
   fs.writeFileSync(file, JSON.stringify({ ...kept, ...keys }, null, 2) + '\n', { mode: 0o600 });
   return { keys, file };
+}
+
+/** The local App API stand-in's key: generated on the first run, kept like the signing key. */
+export function appApiKey(localDir: string): { key: string; file: string } {
+  const file = path.join(localDir, 'app-api-key');
+  try {
+    const key = fs.readFileSync(file, 'utf8').trim();
+    if (key !== '') return { key, file };
+  } catch {
+    // first run: generate below
+  }
+  const key = `local-${randomBytes(16).toString('hex')}`;
+  fs.writeFileSync(file, key + '\n', { mode: 0o600 });
+  return { key, file };
 }

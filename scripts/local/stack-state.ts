@@ -30,6 +30,9 @@ export interface StackState {
   workspaceKeysFile: string | null;
   warehouseDir: string;
   logDir: string;
+  /** The local App API stand-in (CIO_APP_API_URL, with /v1) and the file holding its key; absent in older files. */
+  appApiUrl?: string;
+  appApiKeyFile?: string;
 }
 
 /** The project's root folder (where package.json is), from the source tree or from dist/. */

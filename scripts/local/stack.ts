@@ -20,7 +20,7 @@ import {
 import { choosePort } from './ports';
 import { createTopology } from './pubsub-topology';
 import { saveLedger, savedLedger, type SavedLedger } from './saved-ledger';
-import { resolveSigningKey, resolveWorkspaceKeys, type KeySource } from './signing-keys';
+import { appApiKey, resolveSigningKey, resolveWorkspaceKeys, type KeySource } from './signing-keys';
 import { StackError } from './stack-error';
 import {
   projectRoot,
@@ -29,6 +29,8 @@ import {
   writeStackState,
   type StackState,
 } from './stack-state';
+import { DeliveryRecord } from './app-api/record';
+import { defaultReportingWebhook, startAppApiServer, type AppApiServer } from './app-api/server';
 import { startWarehouseServer, type WarehouseServer } from './warehouse/server';
 import { ensureWarehouseTables } from './warehouse/setup';
 
@@ -43,6 +45,7 @@ export interface StackOptions {
   webhookPort?: number;
   processorPort?: number;
   warehousePort?: number;
+  appApiPort?: number;
   /** Default `cio-local`. */
   projectId?: string;
   /**
@@ -77,6 +80,8 @@ export interface Stack {
   /** Every workspace besides the default one: label → its first signing key. */
   readonly workspaceKeys: Readonly<Record<string, string>>;
   readonly warehouse: WarehouseServer;
+  /** The App API stand-in: Customer.io's record of what `cio-webhooks send` sent (reconcile, backfill). */
+  readonly appApi: AppApiServer;
   /** The dedupe ledger the Firestore emulator loaded (saved by the last clean stop), or undefined: it started empty. */
   readonly ledgerLoaded: SavedLedger | undefined;
   /** Where the dedupe ledger is saved when the stack stops: <localDir>/firestore. */
@@ -141,6 +146,8 @@ interface LocalDirs {
   logDir: string;
   warehouseDir: string;
   ledgerDir: string;
+  /** The App API stand-in's record of deliveries. */
+  appApiDir: string;
   /** The dedupe ledger the last clean stop saved, if any. */
   ledgerLoaded: SavedLedger | undefined;
 }
@@ -151,6 +158,7 @@ function prepareLocalDir(options: StackOptions, root: string, projectId: string)
   const logDir = path.join(localDir, 'logs');
   const warehouseDir = path.resolve(options.warehouseDir ?? path.join(localDir, 'warehouse'));
   const ledgerDir = path.join(localDir, 'firestore');
+  const appApiDir = path.join(localDir, 'app-api');
   const running = readStackState(localDir);
   if (running !== undefined) {
     throw new StackError(
@@ -162,10 +170,19 @@ function prepareLocalDir(options: StackOptions, root: string, projectId: string)
   if (options.reset) {
     fs.rmSync(warehouseDir, { recursive: true, force: true });
     fs.rmSync(ledgerDir, { recursive: true, force: true });
+    fs.rmSync(appApiDir, { recursive: true, force: true });
   }
   fs.mkdirSync(warehouseDir, { recursive: true });
+  fs.mkdirSync(appApiDir, { recursive: true });
   try {
-    return { localDir, logDir, warehouseDir, ledgerDir, ledgerLoaded: savedLedger(ledgerDir, projectId) };
+    return {
+      localDir,
+      logDir,
+      warehouseDir,
+      ledgerDir,
+      appApiDir,
+      ledgerLoaded: savedLedger(ledgerDir, projectId),
+    };
   } catch (err) {
     throw new StackError(
       `the saved dedupe ledger in ${ledgerDir} is unreadable (${err instanceof Error ? err.message : String(err)}); ` +
@@ -186,7 +203,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   process.env.METADATA_SERVER_DETECTION = 'none';
   const step = options.onStep ?? (() => undefined);
   const projectId = options.projectId ?? DEFAULT_PROJECT;
-  const { localDir, logDir, warehouseDir, ledgerDir, ledgerLoaded } = prepareLocalDir(
+  const { localDir, logDir, warehouseDir, ledgerDir, appApiDir, ledgerLoaded } = prepareLocalDir(
     options,
     root,
     projectId,
@@ -280,6 +297,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const webhookConfig = loadWebhookConfig(functionEnv);
     const processorConfig = loadProcessorConfig(functionEnv);
 
+    const appApiCredentials = appApiKey(localDir);
+    const appApi = await startAppApiServer({
+      key: appApiCredentials.key,
+      port: options.appApiPort,
+      record: new DeliveryRecord(path.join(appApiDir, 'record.ndjson')),
+      reportingWebhooks: [defaultReportingWebhook(`http://127.0.0.1:${webhookPort}/`)],
+    });
+    cleanups.push(() => appApi.close());
+
     step(
       'creating the topic, the push subscription and the dead-letter topic; the warehouse tables and views',
     );
@@ -345,6 +371,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       workspaceKeysFile: workspaceKeys.file,
       warehouseDir,
       logDir,
+      appApiUrl: appApi.url,
+      appApiKeyFile: appApiCredentials.file,
     };
     writeStackState(localDir, state);
     return {
@@ -356,6 +384,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         workspaceLabels.map((label) => [label, workspaceKeys.keys[label]![0]!]),
       ),
       warehouse,
+      appApi,
       ledgerLoaded,
       ledgerDir,
       logFiles: { webhook: webhook.logFile, processor: processor.logFile },

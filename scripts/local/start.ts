@@ -21,7 +21,8 @@ Options:
   --project ID         project id used with the emulators (default cio-local)
   --workspaces A,B     more Customer.io workspaces besides the default one (POST /): each at /<label>, with a
                        development signing key of its own (kept in .local/workspace-keys.json)
-  --reset              empty the warehouse and the dedupe ledger (.local/warehouse/, .local/firestore/) first
+  --reset              empty the warehouse, the dedupe ledger and the App API stand-in's record
+                       (.local/warehouse/, .local/firestore/, .local/app-api/) first
   --quiet              keep function logs out of the console (they still go to .local/logs/)
   -h, --help           show this help
 
@@ -72,6 +73,10 @@ function screen(stack: Stack, quiet: boolean): string {
     ['', `BigQuery API at ${s.bigqueryEmulatorHost}, dataset ${s.dataset}`],
     ['Track API', track],
     [
+      'App API',
+      `${s.appApiUrl}  (stand-in: Customer.io's record of what \`send\` sends, kept in ${shortPath(path.join(path.dirname(s.logDir), 'app-api'))}/; reconcile and backfill use it)`,
+    ],
+    [
       'Logs',
       `${shortPath(s.logDir)}/  (webhook.log, processor.log: JSON lines${quiet ? '' : '; shown below, compacted'})`,
     ],
@@ -92,6 +97,7 @@ function screen(stack: Stack, quiet: boolean): string {
     '  npx cio-webhooks send --generate 500 --duplicates 0.1',
     '  npx cio-webhooks query "select metric, count(*) as n from customerio.events group by 1 order by 2 desc"',
     '  npx cio-webhooks report                         write report.html (deliverability, from the views)',
+    "  npx cio-webhooks reconcile --since 1d           compare the warehouse with Customer.io's record (App API)",
     '  npx cio-webhooks replay-dead-letters --dry-run',
     '',
     'Ctrl-C stops everything.',

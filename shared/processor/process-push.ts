@@ -338,6 +338,11 @@ async function processEvent(
   log(errors.length > 0 ? 'error' : 'info', 'processed', {
     ...fields,
     actions: tokens,
+    // From when the event happened to when cioWebhook took it: the lag distribution and its alert (a growing lag is
+    // Customer.io holding the stream back).
+    ...(event.timestamp !== undefined && {
+      event_lag_seconds: Math.max(0, Math.round(Date.parse(delivery.receivedAt) / 1000 - event.timestamp)),
+    }),
     ...(errors.length > 0 && { errors }),
   });
   return { status: 200, outcome: 'processed' };

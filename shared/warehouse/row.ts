@@ -43,6 +43,8 @@ export interface EventRow {
   body: string;
   truncated: string | null;
   workspace: string;
+  /** NULL on webhook rows; `app_api` on rows written from Customer.io's App API (backfill, repair). */
+  source: 'app_api' | null;
 }
 
 /**
@@ -136,6 +138,7 @@ export function toEventRow(event: CioEvent, delivery: DeliveryFacts, actions: re
     body: JSON.stringify(event.topLevel),
     truncated: orNull(delivery.truncated),
     workspace: delivery.workspace,
+    source: null,
   };
 }
 

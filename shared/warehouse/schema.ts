@@ -2,7 +2,7 @@
 // JSON files in terraform/schema/, written by `npm run schema:export` and checked by a test) all read this.
 
 // Legacy type names (INTEGER, BOOLEAN): the API returns these, so Terraform sees no perpetual schema diff.
-export type FieldType = 'STRING' | 'INTEGER' | 'BOOLEAN' | 'TIMESTAMP' | 'JSON' | 'BYTES';
+export type FieldType = 'STRING' | 'INTEGER' | 'FLOAT' | 'BOOLEAN' | 'TIMESTAMP' | 'DATE' | 'JSON' | 'BYTES';
 
 export interface SchemaField {
   name: string;
@@ -98,6 +98,11 @@ export const EVENTS_TABLE: TableSpec = {
       'STRING',
       'The Customer.io workspace, from the webhook URL: default for POST /, else the label of POST /<label>. NULL in rows from before workspaces (read as default).',
     ),
+    f(
+      'source',
+      'STRING',
+      "Where the row came from: NULL (webhook) for a reporting webhook event; 'app_api' for the first occurrence of a delivery's metric the webhooks never brought, written from Customer.io's App API by backfill or reconcile --repair (event_id app_api:<delivery_id>:<metric>, no actions).",
+    ),
   ],
 };
 
@@ -126,6 +131,82 @@ export const REJECTS_TABLE: TableSpec = {
       'REQUIRED',
     ),
     f('rejected_at', 'TIMESTAMP', 'When the processor parked it.', 'REQUIRED'),
+  ],
+};
+
+/** One row per reconciliation run (`cio-webhooks reconcile`, the scheduled cioReconcile). */
+export const RECONCILE_RUNS_TABLE: TableSpec = {
+  description:
+    "Reconciliation runs: the warehouse compared with Customer.io's own record (App API) of the deliveries created in a window.",
+  partitionField: 'started_at',
+  clustering: ['workspace'],
+  fields: [
+    f('run_id', 'STRING', 'Unique per run.', 'REQUIRED'),
+    f('workspace', 'STRING', "Customer.io workspace ('default', or the label of its URL path).", 'REQUIRED'),
+    f('started_at', 'TIMESTAMP', 'When the run started.', 'REQUIRED'),
+    f('finished_at', 'TIMESTAMP', 'When it finished (NULL if it failed before).'),
+    f('trigger', 'STRING', "'cli' or 'schedule'."),
+    f('window_start', 'TIMESTAMP', 'Deliveries created from (inclusive)…', 'REQUIRED'),
+    f('window_end', 'TIMESTAMP', '…until (exclusive).', 'REQUIRED'),
+    f(
+      'settled_before',
+      'TIMESTAMP',
+      'First occurrences after this were not judged: their webhook may still be on its way.',
+    ),
+    f('status', 'STRING', "'ok' (drift within the threshold), 'drift' (over it) or 'failed'.", 'REQUIRED'),
+    f('threshold', 'FLOAT', 'The drift threshold of the run (a share).'),
+    f('deliveries', 'INTEGER', 'Deliveries Customer.io created in the window.'),
+    f(
+      'judged',
+      'INTEGER',
+      "First occurrences (delivery, metric) in Customer.io's record that were compared.",
+    ),
+    f('matched', 'INTEGER', 'Judged first occurrences the warehouse holds too.'),
+    f('missing_here', 'INTEGER', 'Judged first occurrences the warehouse lacks.'),
+    f(
+      'only_here',
+      'INTEGER',
+      '(delivery, metric) pairs the warehouse holds and Customer.io does not record, for deliveries of the window, plus deliveries Customer.io does not know.',
+    ),
+    f('repaired', 'INTEGER', "Rows this run wrote (source = 'app_api'); 0 without --repair."),
+    f('drift', 'FLOAT', '(missing_here + only_here) / judged; NULL when nothing was judged.'),
+    f('not_judged', 'JSON', 'What could not be compared, with counts, by reason.'),
+    f('api_requests', 'INTEGER', 'App API requests the run made.'),
+    f('error', 'STRING', "Why the run failed (status 'failed')."),
+  ],
+};
+
+/** Per run, day of creation, channel, metric and parent: what was compared and what differed. */
+export const RECONCILE_DRIFT_TABLE: TableSpec = {
+  description:
+    'Reconciliation drift by day the deliveries were created, channel, metric and parent type, with sample delivery ids.',
+  partitionField: 'run_started_at',
+  clustering: ['workspace', 'day'],
+  fields: [
+    f('run_id', 'STRING', 'The run (reconcile_runs.run_id).', 'REQUIRED'),
+    f('workspace', 'STRING', 'Customer.io workspace.', 'REQUIRED'),
+    f('run_started_at', 'TIMESTAMP', 'reconcile_runs.started_at.', 'REQUIRED'),
+    f('day', 'DATE', 'UTC day Customer.io created the deliveries.', 'REQUIRED'),
+    f(
+      'channel',
+      'STRING',
+      'The webhook object_type (email, sms (App API: twilio), push, in_app, ...).',
+      'REQUIRED',
+    ),
+    f(
+      'metric',
+      'STRING',
+      'sent, delivered, opened, human_opened, clicked, human_clicked, bounced, ...',
+      'REQUIRED',
+    ),
+    f('parent_type', 'STRING', 'campaign, broadcast, newsletter, transactional or unknown.', 'REQUIRED'),
+    f('customerio', 'INTEGER', 'First occurrences Customer.io records.'),
+    f('matched', 'INTEGER', 'Of those, held by the warehouse too.'),
+    f('missing_here', 'INTEGER', 'Of those, lacking in the warehouse.'),
+    f('only_here', 'INTEGER', 'Held by the warehouse, not recorded by Customer.io.'),
+    f('repaired', 'INTEGER', "Rows written for this group (source = 'app_api')."),
+    f('sample_missing', 'STRING', 'Up to 5 delivery ids missing here.', 'REPEATED'),
+    f('sample_only_here', 'STRING', 'Up to 5 delivery ids only here.', 'REPEATED'),
   ],
 };
 

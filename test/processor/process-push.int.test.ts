@@ -149,6 +149,7 @@ describe('every fixture', () => {
       }),
       truncated: null,
       workspace: 'default',
+      source: null,
     });
   });
 
@@ -191,6 +192,7 @@ describe('every fixture', () => {
       }),
       truncated: null,
       workspace: 'default',
+      source: null,
     });
     const prefs = rows.find((r) => r.object_type === 'customer');
     expect(prefs).toMatchObject({
@@ -342,6 +344,7 @@ describe('duplicates and Firestore cost', () => {
       outcome: 'processed',
       actions: ['identify:email_bounced'],
       latency_ms: expect.any(Number) as number,
+      event_lag_seconds: expect.any(Number) as number,
     });
     expect(JSON.stringify(h.logs)).not.toContain('cy@example.com');
   });

@@ -1,5 +1,5 @@
 // The chaos suite and the local-stack tests run the functions from dist/ (as deployed). CI builds first; a
-// developer's dist/ may be older than the code, so rebuild when any source under functions/ or shared/ is newer than
+// developer's dist/ may be older than the code, so rebuild when any source under functions/, shared/ or scripts/ (the CLI) is newer than
 // the compiled entry point.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,6 +20,7 @@ export function ensureBuilt(): void {
   const sources = Math.max(
     newestSource(path.join(root, 'functions')),
     newestSource(path.join(root, 'shared')),
+    newestSource(path.join(root, 'scripts')),
   );
   if (built >= sources) return;
   const tsc = spawnSync(

@@ -16,9 +16,9 @@ const rules = (sql: string): DialectRule[] => bigQueryDialectProblems(sql).map((
 describe('every SQL text the project runs against BigQuery', () => {
   const statements = bigQueryStatements(TARGET, new Date('2024-12-10T12:00:00Z'));
 
-  test('covers the views, the report, the README and the help of the query command', () => {
+  test('covers the views, the report, the reconciliation, the README and the help of the query command', () => {
     const kinds = new Set(statements.map((s) => s.name.split(' ')[0]));
-    expect([...kinds]).toEqual(['view', 'report', 'README', 'query']);
+    expect([...kinds]).toEqual(['view', 'report', 'reconcile', 'README', 'query']);
   });
 
   test.each(statements.map((s) => [s.name, s.origin, s.sql]))(

@@ -59,6 +59,7 @@ describe('toEventRow', () => {
       }),
       truncated: null,
       workspace: 'default',
+      source: null,
     });
   });
 
@@ -131,6 +132,7 @@ describe('toEventRow', () => {
       body: JSON.stringify(e.topLevel),
       truncated: null,
       workspace: 'default',
+      source: null,
     });
     expect(JSON.parse(row.data)).toMatchObject({ machine: false, link_id: 5 });
   });

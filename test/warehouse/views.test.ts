@@ -9,6 +9,9 @@ import {
   renderViews,
 } from '../../shared/warehouse/views';
 import type { EventRow } from '../../shared/warehouse/row';
+import { parseDelivery, type Delivery } from '../../shared/customerio/app-api/deliveries';
+import { factsOf } from '../../shared/reconcile/facts';
+import { backfillRow } from '../../shared/reconcile/rows';
 import { fixtureRows, openDuckWarehouse, rowFromBody, type DuckWarehouse } from '../support/duckdb-warehouse';
 
 const iso = (unixSeconds: number): string => new Date(unixSeconds * 1000).toISOString();
@@ -955,5 +958,197 @@ describe('several workspaces', () => {
         { workspace: 'eu', person_key: 'cio_c1', complained_at: iso(at) },
       ]);
     });
+  });
+});
+
+describe('rows from the App API (backfill, reconcile --repair): each (delivery, metric) counts once', () => {
+  // The same deliveries three ways: every webhook arrived; some never arrived and were repaired from Customer.io's
+  // record; and repaired ones whose webhook came late after all. Every view must read the same numbers.
+  const NOW = Math.floor(Date.now() / 1000);
+  const T = NOW - 2 * DAY;
+  interface Truth {
+    id: string;
+    events: Array<{ metric: string; at: number; data?: Record<string, unknown> }>;
+  }
+  const who = (id: string) => ({ id: `p-${id}`, email: `${id}@x.test`, cio_id: `c-${id}` });
+  const truths: Truth[] = [
+    {
+      id: 'a1',
+      events: [
+        { metric: 'sent', at: T },
+        { metric: 'delivered', at: T + 60 },
+        { metric: 'opened', at: T + 600, data: { prefetched: false } },
+      ],
+    },
+    {
+      id: 'a2',
+      events: [
+        { metric: 'sent', at: T },
+        { metric: 'delivered', at: T + 60 },
+        { metric: 'clicked', at: T + 900, data: { machine: false } },
+      ],
+    },
+    // The first open was a prefetch, a person opened later: two kinds of open.
+    {
+      id: 'a3',
+      events: [
+        { metric: 'sent', at: T },
+        { metric: 'opened', at: T + 100, data: { prefetched: true } },
+        { metric: 'opened', at: T + 7200, data: { prefetched: false } },
+      ],
+    },
+    {
+      id: 'a4',
+      events: [
+        { metric: 'sent', at: T },
+        { metric: 'bounced', at: T + 30, data: { failure_message: '452 4.2.2 Mailbox full' } },
+      ],
+    },
+    {
+      id: 'a5',
+      events: [
+        { metric: 'sent', at: T },
+        { metric: 'delivered', at: T + 5 },
+        { metric: 'spammed', at: T + 3600 },
+      ],
+    },
+  ];
+  const webhookRow = (t: Truth, i: number): EventRow => {
+    const e = t.events[i]!;
+    return row({
+      metric: e.metric,
+      at: e.at,
+      eventId: `wh-${t.id}-${i}`,
+      data: {
+        delivery_id: t.id,
+        campaign_id: 9,
+        action_id: 90,
+        recipient: `${t.id}@x.test`,
+        identifiers: who(t.id),
+        ...e.data,
+      },
+    });
+  };
+  const delivery = (t: Truth): Delivery => {
+    const metrics: Record<string, number> = { created: T - 1 };
+    for (const e of t.events) {
+      metrics[e.metric] = Math.min(metrics[e.metric] ?? Infinity, e.at);
+      if (e.metric === 'opened') {
+        const key = e.data?.prefetched === true ? 'prefetch_opened' : 'human_opened';
+        metrics[key] = Math.min(metrics[key] ?? Infinity, e.at);
+      }
+      if (e.metric === 'clicked')
+        metrics[e.data?.machine === true ? 'prefetch_clicked' : 'human_clicked'] = e.at;
+    }
+    return parseDelivery(
+      {
+        id: t.id,
+        created: T - 1,
+        type: 'email',
+        campaign_id: 9,
+        action_id: 90,
+        customer_identifiers: who(t.id),
+        recipient: `${t.id}@x.test`,
+        failure_message: t.events.find((e) => e.data?.failure_message)?.data?.failure_message,
+        metrics,
+      },
+      'test',
+    );
+  };
+  /** The repair rows for the facts of `t` whose webhook rows are not among `kept`. */
+  const repairRows = (t: Truth, lost: number[]): EventRow[] => {
+    const { facts } = factsOf(delivery(t), { settledBefore: NOW, subscribed: undefined });
+    const keptRows = t.events
+      .map((_, i) => i)
+      .filter((i) => !lost.includes(i))
+      .map((i) => webhookRow(t, i));
+    const present = (metric: string, machine: boolean | undefined) =>
+      keptRows.some(
+        (r) =>
+          r.metric === metric &&
+          (machine === undefined ||
+            (JSON.parse(r.data) as Record<string, unknown>)[
+              metric === 'opened' ? 'prefetched' : 'machine'
+            ] === machine),
+      );
+    return facts
+      .filter((f) => !present(f.metric, f.machine))
+      .map((f) => backfillRow('default', delivery(t), f, new Date()).row);
+  };
+  const views = async (rows: EventRow[]) => {
+    const w = await openDuckWarehouse();
+    try {
+      await w.insert(rows);
+      return {
+        funnel: await w.query(`SELECT * FROM delivery_funnel ORDER BY day, origin_id`),
+        daily: await w.query(`SELECT * FROM deliverability_daily ORDER BY day, recipient_domain`),
+        people: await w.query(
+          `SELECT * EXCLUDE (person_email) FROM person_channel_state ORDER BY person_key`,
+        ),
+        unique: await w.query(
+          `SELECT source, COUNT(*) AS n FROM events_unique GROUP BY source ORDER BY source`,
+        ),
+      };
+    } finally {
+      w.close();
+    }
+  };
+  const complete = truths.flatMap((t) => t.events.map((_, i) => webhookRow(t, i)));
+  // Lost webhooks: a1's open, a2's delivered and click, a3's person's open, a4's bounce, all of a5.
+  const lost: Record<string, number[]> = { a1: [2], a2: [1, 2], a3: [2], a4: [1], a5: [0, 1, 2] };
+  const kept = truths.flatMap((t) =>
+    t.events
+      .map((_, i) => i)
+      .filter((i) => !(lost[t.id] ?? []).includes(i))
+      .map((i) => webhookRow(t, i)),
+  );
+  const repaired = truths.flatMap((t) => repairRows(t, lost[t.id] ?? []));
+
+  test('a repair writes exactly the lost first occurrences, marked app_api, without actions', () => {
+    expect(repaired.map((r) => [r.delivery_id, r.metric, r.event_id]).sort()).toEqual(
+      [
+        ['a1', 'opened', 'app_api:a1:opened'],
+        ['a1', 'opened', 'app_api:a1:human_opened'],
+        ['a2', 'clicked', 'app_api:a2:clicked'],
+        ['a2', 'clicked', 'app_api:a2:human_clicked'],
+        ['a2', 'delivered', 'app_api:a2:delivered'],
+        ['a3', 'opened', 'app_api:a3:human_opened'],
+        ['a4', 'bounced', 'app_api:a4:bounced'],
+        ['a5', 'delivered', 'app_api:a5:delivered'],
+        ['a5', 'sent', 'app_api:a5:sent'],
+        ['a5', 'spammed', 'app_api:a5:spammed'],
+      ].sort(),
+    );
+    expect(repaired.every((r) => r.source === 'app_api' && r.actions.length === 0)).toBe(true);
+    expect(repaired.find((r) => r.delivery_id === 'a4')!.failure_message).toBe('452 4.2.2 Mailbox full');
+  });
+
+  test('the views read the same numbers from webhooks alone, from webhooks and repairs, and with late webhooks too', async () => {
+    const truth = await views(complete);
+    const mixed = await views([...kept, ...repaired]);
+    const late = await views([...complete, ...repaired]);
+    for (const v of [mixed, late]) {
+      expect(v.funnel).toEqual(truth.funnel);
+      expect(v.daily).toEqual(truth.daily);
+      expect(v.people).toEqual(truth.people);
+    }
+    expect(truth.funnel).toEqual([
+      expect.objectContaining({
+        sent: 5,
+        delivered: 4,
+        opened: 3,
+        human_opened: 3,
+        clicked: 1,
+        bounced: 1,
+        spammed: 1,
+      }),
+    ]);
+    expect(truth.people.find((p) => p.person_key === 'cio_c-a4')).toMatchObject({ soft_bounces_7d: 1 });
+    // Once the late webhooks are in, no repair row is left in the views.
+    expect(late.unique).toEqual([{ source: 'webhook', n: complete.length }]);
+    expect(mixed.unique).toEqual([
+      { source: 'app_api', n: repaired.length },
+      { source: 'webhook', n: kept.length },
+    ]);
   });
 });

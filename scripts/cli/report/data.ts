@@ -3,6 +3,12 @@
 // of several days or domains cannot be summed or averaged).
 import { DEFAULT_WORKSPACE, WORKSPACE_LABEL, isWorkspaceLabel } from '../../../shared/workspace';
 import { UsageError } from '../args';
+import {
+  completenessQueries,
+  loadCompleteness,
+  type Completeness,
+  type CompletenessQueries,
+} from './completeness';
 import type { Row, WarehouseSource } from './source';
 
 /** A range of UTC days, both ends included, as YYYY-MM-DD. */
@@ -87,6 +93,8 @@ export interface ReportData {
   bounceReasons: BounceReason[];
   /** Recipient domains with complaints in the period, the most first. */
   complaintDomains: DomainCounts[];
+  /** Reconciliation with Customer.io's record, and how late events arrive. */
+  completeness: Completeness;
 }
 
 export const TOP_FUNNELS = 10;
@@ -135,7 +143,7 @@ export function complaintFlag(complaints: number, delivered: number): ComplaintF
 }
 
 /** The report's queries, by what they read: one SQL text each, in the dialect BigQuery and DuckDB share. */
-export interface ReportQueries {
+export interface ReportQueries extends CompletenessQueries {
   emailFunnel: string;
   funnels: string;
   daily: string;
@@ -196,6 +204,7 @@ export function reportQueries(
          FROM ${daily} WHERE ${inPeriod('day')} GROUP BY recipient_domain
        ) AS per_domain
        WHERE complaints > 0 ORDER BY complaints DESC, delivered DESC LIMIT ${TOP_DOMAINS}`,
+    ...completenessQueries(table, period, workspace),
   };
 }
 
@@ -214,14 +223,16 @@ export async function loadReportData(
   generatedAt: Date,
   workspace?: string,
 ): Promise<ReportData> {
-  const sql = reportQueries((id) => source.table(id), period, parseWorkspace(workspace));
-  const [emailFunnel, funnels, days, engagement, reasons, domains] = await Promise.all([
+  const only = parseWorkspace(workspace);
+  const sql = reportQueries((id) => source.table(id), period, only);
+  const [emailFunnel, funnels, days, engagement, reasons, domains, completeness] = await Promise.all([
     source.query(sql.emailFunnel),
     source.query(sql.funnels),
     source.query(sql.daily),
     source.query(sql.engagement),
     source.query(sql.bounceReasons),
     source.query(sql.complaintDomains),
+    loadCompleteness(source, period, only),
   ]);
 
   const byDay = new Map(days.map((r) => [text(r.day), r]));
@@ -274,6 +285,7 @@ export async function loadReportData(
         unsubscribed: num(r.unsubscribed),
       }))
       .sort((a, b) => b.complaints - a.complaints || b.delivered - a.delivered),
+    completeness,
   };
 }
 

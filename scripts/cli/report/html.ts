@@ -8,6 +8,7 @@ import {
   type FunnelCounts,
   type ReportData,
 } from './data';
+import { completenessSection } from './completeness-html';
 import { esc, funnelBars, lineChart, type FunnelStage } from './svg';
 
 const COLORS = {
@@ -431,6 +432,7 @@ ${bounceTable(data)}</section>
 <section><h2>Domains with complaints</h2>
 <p class="lead">Recipient domains ranked by spam complaints over the period.</p>
 ${domainTable(data)}</section>
+${completenessSection(data.completeness)}
 <footer><ul>
 <li>Numbers come from the warehouse views delivery_funnel, deliverability_daily and events_unique; each event counts once, however often Customer.io sent it.</li>
 <li>Funnel rates are shares of sent; open and click rates in the summary are shares of delivered. Complaint and unsubscribe rates divide by delivered, bounce rates by sent, per day of the event.</li>

@@ -37,6 +37,10 @@ export async function dryRunStatements(
       try {
         const [job] = await bigquery.createQueryJob({
           query: statement.sql,
+          ...(statement.params !== undefined && {
+            params: statement.params.values,
+            types: statement.params.types,
+          }),
           useLegacySql: false,
           dryRun: true,
         });

@@ -4,6 +4,7 @@
 // deployed dataset. SQL that a new feature runs against BigQuery joins the list as one more entry of SOURCES.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { RECONCILE_PARAM_TYPES, reconcileQueries } from '../../../shared/reconcile/warehouse';
 import { renderViews } from '../../../shared/warehouse/views';
 import { QUERY_HELP } from '../query-command';
 import { parsePeriod, reportQueries } from '../report/data';
@@ -16,6 +17,8 @@ export interface SqlStatement {
   /** Where the text lives: a repository path, with `:line` for the README. */
   origin: string;
   sql: string;
+  /** The query parameters it is run with (values for a dry run, and their BigQuery types). */
+  params?: { values: Record<string, unknown>; types: Record<string, string | string[]> };
 }
 
 /** The deployment the statements are written for (the Terraform variables of the same names). */
@@ -33,6 +36,7 @@ type StatementSource = (target: BigQueryTarget, now: Date) => SqlStatement[];
 const SOURCES: readonly StatementSource[] = [
   viewStatements,
   reportStatements,
+  reconcileStatements,
   readmeStatements,
   helpStatements,
 ];
@@ -69,6 +73,31 @@ function reportStatements(target: BigQueryTarget, now: Date): SqlStatement[] {
     origin: 'scripts/cli/report/data.ts',
     sql,
   }));
+}
+
+/** What reconcile, backfill and the scheduled cioReconcile ask the events table. */
+function reconcileStatements(target: BigQueryTarget, now: Date): SqlStatement[] {
+  const queries = reconcileQueries(qualify(target)(target.eventsTable));
+  return (Object.keys(queries) as Array<keyof typeof queries>).map((name) => {
+    const types = RECONCILE_PARAM_TYPES[name];
+    const values = Object.fromEntries(
+      Object.entries(types).map(([param, type]) => [param, sampleValue(type, now)]),
+    );
+    return {
+      name: `reconcile ${name}`,
+      origin: 'shared/reconcile/warehouse.ts',
+      sql: queries[name],
+      params: { values, types },
+    };
+  });
+}
+
+/** A value of a parameter's type, for a dry run (which reads nothing, so any value of the type will do). */
+function sampleValue(type: string | string[], now: Date): unknown {
+  if (Array.isArray(type)) return type.map((t) => sampleValue(t, now));
+  if (type === 'TIMESTAMP') return now;
+  if (type === 'STRING') return 'default';
+  throw new Error(`no sample value for a ${type} parameter`);
 }
 
 function readmeStatements(target: BigQueryTarget): SqlStatement[] {

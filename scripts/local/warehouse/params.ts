@@ -50,7 +50,9 @@ export function toDuckParams(raw: unknown, mode: unknown): DuckParams | undefine
     name: p.name ?? `${i + 1}`,
     ...convertParam(p),
   }));
-  if (mode === 'NAMED' || (mode === undefined && converted.every((p, i) => p.name !== `${i + 1}`))) {
+  // The client sends the mode in lower case ('named'); the REST reference spells it NAMED.
+  const named = typeof mode === 'string' ? mode.toUpperCase() === 'NAMED' : undefined;
+  if (named === true || (named === undefined && converted.every((p, i) => p.name !== `${i + 1}`))) {
     return {
       values: Object.fromEntries(converted.map((p) => [p.name, p.value])),
       types: Object.fromEntries(converted.map((p) => [p.name, p.type])),

@@ -182,8 +182,7 @@ export async function startWarehouseServer(options: WarehouseServerOptions = {})
    */
   async function dryRun(config: Record<string, unknown>): Promise<BqResultField[]> {
     const { sql, defaultDataset } = queryInput(config);
-    toDuckParams(config.queryParameters, config.parameterMode); // refused parameters are refused here too
-    return store.dryRun(sql, defaultDataset);
+    return store.dryRun(sql, defaultDataset, toDuckParams(config.queryParameters, config.parameterMode));
   }
 
   function page(

@@ -3,7 +3,14 @@
 // fields added to the schema since it was created gets them (BigQuery allows adding NULLABLE/REPEATED fields).
 import type { BigQuery, Dataset, TableField } from '@google-cloud/bigquery';
 import { renderViews } from '../../../shared/warehouse/views';
-import { EVENTS_TABLE, REJECTS_TABLE, type TableSpec } from '../../../shared/warehouse/schema';
+import {
+  EVENTS_TABLE,
+  RECONCILE_DRIFT_TABLE,
+  RECONCILE_RUNS_TABLE,
+  REJECTS_TABLE,
+  type TableSpec,
+} from '../../../shared/warehouse/schema';
+import { RECONCILE_DRIFT, RECONCILE_RUNS } from '../../../shared/reconcile/warehouse';
 
 export async function ensureWarehouseTables(
   bigquery: BigQuery,
@@ -13,6 +20,8 @@ export async function ensureWarehouseTables(
   const [ds] = await bigquery.dataset(dataset).get({ autoCreate: true });
   await ensureTable(ds, tables.events, EVENTS_TABLE);
   await ensureTable(ds, tables.rejects, REJECTS_TABLE);
+  await ensureTable(ds, RECONCILE_RUNS, RECONCILE_RUNS_TABLE);
+  await ensureTable(ds, RECONCILE_DRIFT, RECONCILE_DRIFT_TABLE);
   await ensureViews(ds, tables.events);
 }
 

@@ -391,22 +391,33 @@ export class WarehouseStore {
 
   /**
    * A dry run: binds BigQuery-dialect SQL without running it (DuckDB prepares the statement), so it fails where a
-   * run would fail on names and types, and changes nothing. Returns the result's schema.
+   * run would fail on names and types, and changes nothing. Returns the result's schema. Like BigQuery, a parameter
+   * the statement uses must be declared; a statement with parameters is run with them under LIMIT 0, since DuckDB
+   * types its columns only once their values are bound.
    */
-  dryRun(sql: string, defaultDataset: string | undefined): Promise<BqResultField[]> {
+  dryRun(sql: string, defaultDataset: string | undefined, params?: DuckParams): Promise<BqResultField[]> {
     return this.exclusive(() =>
       this.inDataset(defaultDataset, async () => {
+        const translated = translateSql(sql);
         let prepared: DuckDBPreparedStatement;
         try {
-          prepared = await this.conn.prepare(translateSql(sql));
+          prepared = await this.conn.prepare(translated);
         } catch (e) {
           throw invalidQuery(e);
         }
         try {
-          return resultSchema(prepared);
+          if (prepared.parameterCount === 0) return resultSchema(prepared);
+          const values = params?.values ?? {};
+          for (let i = 1; i <= prepared.parameterCount; i++) {
+            const name = prepared.parameterName(i);
+            const declared = Array.isArray(values) ? i <= values.length : name in values;
+            if (!declared) throw new BqHttpError(400, 'invalidQuery', `Query parameter '${name}' not found`);
+          }
         } finally {
           prepared.destroySync();
         }
+        const reader = await this.runOrInvalid(`SELECT * FROM (${translated}) AS dry_run LIMIT 0`, params);
+        return resultSchema(reader);
       }),
     );
   }

@@ -1,9 +1,16 @@
 -- events_unique: one row per event (workspace, event_id), the earliest-received copy, without synthetic events (event_id starting with
--- 'cio-webhooks-synthetic-': `cio-webhooks smoke` test events; SYNTHETIC_EVENT_ID_PREFIX in shared/customerio/event.ts).
+-- 'cio-webhooks-synthetic-': `cio-webhooks smoke` test events; SYNTHETIC_EVENT_ID_PREFIX in shared/customerio/event.ts),
+-- and one row per (delivery, metric) that came from Customer.io's App API only while no webhook brought that
+-- (delivery, metric).
 -- The ledger already lands one row per event_id; this is defence in depth (a streaming insert retried after the
 -- insertId dedupe window, a manual backfill). Every view reads this one, never the table.
 -- workspace is 'default' for rows from before workspaces existed (NULL in the table). An event's identity is
 -- (workspace, event_id): two workspaces may send the same event_id, and those are two events.
+-- Rows written by backfill / reconcile --repair (source = 'app_api', the first occurrence of a delivery's metric
+-- the webhooks had not brought) are dropped once a webhook row of the same workspace, delivery, metric and kind (a
+-- prefetched open and a person's open are different kinds, so are a machine's click and a person's) is in the
+-- table: a late webhook after a repair never counts twice, and every view counts a (delivery, metric) once,
+-- wherever it came from.
 -- Derived columns, so that every view agrees on them:
 --   occurred_at         event_timestamp (when it happened), else received_at when the body had no timestamp.
 --   person_key          'cio_' + identifiers.cio_id, else identifiers.id: the person the processor acts on (never
@@ -15,6 +22,7 @@
 --                       here is exactly one the processor left alone. NULL for other metrics. `dropped` (not
 --                       attempted: the address was already suppressed) is not a bounce; `deferred` is counted as a
 --                       soft bounce by person_channel_state, not here.
+--   source              'webhook' or 'app_api' (the column is NULL on webhook rows).
 --   unsubscribe_source  for `unsubscribed` events only: 'complaint_writeback' for a `customer` unsubscribe that
 --                       followed a complaint write-back which set `unsubscribed` for that person
 --                       (identify:email_complained_unsubscribed, CIO_SPAM_UNSUBSCRIBE=true) within 7 days of the
@@ -26,7 +34,17 @@ WITH ranked AS (
     *,
     COALESCE(workspace, 'default') AS workspace_key,
     ROW_NUMBER() OVER (PARTITION BY COALESCE(workspace, 'default'), event_id ORDER BY received_at) AS copy_rank,
-    COALESCE('cio_' || NULLIF(TRIM(cio_id), ''), CASE WHEN TRIM(person_id) <> '' THEN person_id END) AS person_key
+    COALESCE('cio_' || NULLIF(TRIM(cio_id), ''), CASE WHEN TRIM(person_id) <> '' THEN person_id END) AS person_key,
+    COUNT(CASE WHEN source IS NULL OR source = 'webhook' THEN 1 END) OVER (
+      PARTITION BY
+        COALESCE(workspace, 'default'),
+        delivery_id,
+        metric,
+        CASE
+          WHEN metric = 'opened' THEN COALESCE(JSON_VALUE(data, '$.prefetched') = 'true', FALSE)
+          WHEN metric = 'clicked' THEN COALESCE(JSON_VALUE(data, '$.machine') = 'true', FALSE)
+        END
+    ) AS webhook_copies
   FROM ${events}
 ),
 complaint_writebacks AS (
@@ -65,6 +83,7 @@ SELECT
   body,
   truncated,
   workspace_key AS workspace,
+  COALESCE(source, 'webhook') AS source,
   COALESCE(event_timestamp, received_at) AS occurred_at,
   person_key,
   CASE
@@ -91,4 +110,6 @@ SELECT
       END
   END AS unsubscribe_source
 FROM ranked
-WHERE copy_rank = 1 AND NOT STARTS_WITH(event_id, 'cio-webhooks-synthetic-')
+WHERE copy_rank = 1
+  AND NOT STARTS_WITH(event_id, 'cio-webhooks-synthetic-')
+  AND (source IS NULL OR source <> 'app_api' OR webhook_copies = 0)
