@@ -25,6 +25,13 @@ const NUMERIC_TYPES = new Set(['INTEGER', 'INT64', 'FLOAT', 'FLOAT64', 'NUMERIC'
 export async function runQuery(sql: string, options: RunQueryOptions): Promise<number> {
   const bigquery = options.bigquery ?? new BigQuery({ projectId: options.projectId });
   const [rows, , response] = await bigquery.query(sql);
+  const affected = response?.numDmlAffectedRows;
+  if (affected !== undefined && affected !== null && rows.length === 0) {
+    // A DELETE, UPDATE, INSERT or MERGE: what it changed, not the empty result it returns.
+    const n = Number(affected);
+    options.out(`${n} ${n === 1 ? 'row' : 'rows'} affected`);
+    return 0;
+  }
   const fields: SchemaField[] = response?.schema?.fields ?? [];
   const names = fields.length > 0 ? fields.map((f) => f.name ?? '') : Object.keys(rows[0] ?? {});
   const numeric = names.map((_, i) => NUMERIC_TYPES.has(fields[i]?.type ?? ''));

@@ -66,6 +66,17 @@ test('an empty result still shows the columns', async () => {
   ]);
 });
 
+test('a DELETE prints how many rows it changed', async () => {
+  const [ds] = await bigquery.createDataset('dml');
+  const [table] = await ds.createTable('t', { schema: [{ name: 'id', type: 'STRING' }] });
+  await table.insert([{ json: { id: 'a' } }, { json: { id: 'b' } }], { raw: true });
+  const lines: string[] = [];
+  const out = (l: string) => lines.push(l);
+  await runQuery(`delete from dml.t where id = 'a'`, { projectId, bigquery, out });
+  await runQuery(`delete from dml.t where id = 'a'`, { projectId, bigquery, out });
+  expect(lines).toEqual(['1 row affected', '0 rows affected']);
+});
+
 test('a bad query is an error with the database message', async () => {
   await expect(lines('SELECT nope FROM cli.events')).rejects.toThrow(/nope/);
 });
