@@ -4,10 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BigQuery } from '@google-cloud/bigquery';
-import { main } from '../../scripts/cli/index';
-import type { Io } from '../../scripts/cli/args';
 import { writeStackState } from '../../scripts/local/stack-state';
 import { startWarehouseServer, type WarehouseServer } from '../../scripts/local/warehouse/server';
+import { runCli } from '../support/cli';
 
 const projectId = `cli-query-cmd-${process.pid}`;
 let server: WarehouseServer;
@@ -40,18 +39,8 @@ afterAll(async () => {
   fs.rmSync(emptyDir, { recursive: true, force: true });
 });
 
-async function run(argv: string[], env: Record<string, string> = {}, dir = localDir) {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    isTTY: false,
-    env,
-    localDir: dir,
-  };
-  const code = await main(['query', ...argv], io);
-  return { code, out, err };
+function run(argv: string[], env: Record<string, string> = {}, dir = localDir) {
+  return runCli(['query', ...argv], { env, localDir: dir });
 }
 
 const SQL = 'select metric, count(*) as n from customerio.events group by 1 order by 1';

@@ -7,8 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { PubSub } from '@google-cloud/pubsub';
-import { main } from '../../scripts/cli/index';
-import type { Io } from '../../scripts/cli/args';
+import { runCli, type CliRun } from '../support/cli';
 
 jest.setTimeout(120_000);
 
@@ -70,18 +69,11 @@ afterAll(async () => {
   fs.rmSync(localDir, { recursive: true, force: true });
 });
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    isTTY: false,
+function run(...argv: string[]): Promise<CliRun> {
+  return runCli(['replay-dead-letters', ...argv], {
     env: { PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST },
     localDir,
-  };
-  const code = await main(['replay-dead-letters', ...argv], io);
-  return { code, out, err };
+  });
 }
 
 const target = ['--project', projectId, '--subscription', names.dls, '--topic', names.topic];

@@ -6,10 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/local/emulators';
 import { startStack, type Stack } from '../../scripts/local/stack';
-import { main } from '../../scripts/cli/index';
-import type { Io } from '../../scripts/cli/args';
 import { SYNTHETIC_EVENT_ID_PREFIX } from '../../shared/customerio/event';
 import { ensureBuilt } from '../support/ensure-built';
+import { runCli } from '../support/cli';
 
 jest.setTimeout(180_000);
 
@@ -32,18 +31,8 @@ afterAll(async () => {
   fs.rmSync(localDir, { recursive: true, force: true });
 });
 
-async function smoke(argv: string[]) {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    isTTY: false,
-    env: {},
-    localDir,
-  };
-  const code = await main(['smoke', ...argv], io);
-  return { code, out, err };
+function smoke(argv: string[]) {
+  return runCli(['smoke', ...argv], { localDir });
 }
 
 it('follows one synthetic event through the running stack, printing each hop', async () => {

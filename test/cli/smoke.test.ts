@@ -6,29 +6,18 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { main } from '../../scripts/cli/index';
-import type { Io } from '../../scripts/cli/args';
 import { syntheticEvent } from '../../scripts/cli/smoke';
 import { cloudProcessorLog, localProcessorLog } from '../../scripts/cli/smoke/processor-log';
 import { SYNTHETIC_EVENT_ID_PREFIX, parseEvent } from '../../shared/customerio/event';
+import { runCli } from '../support/cli';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-smoke-'));
 const keyFile = path.join(dir, 'key');
 fs.writeFileSync(keyFile, 'whsec-smoke\n');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function smoke(argv: string[]) {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    isTTY: false,
-    env: {},
-    localDir: dir, // no stack.json: no local stack
-  };
-  const code = await main(['smoke', ...argv], io);
-  return { code, out, err };
+function smoke(argv: string[]) {
+  return runCli(['smoke', ...argv], { localDir: dir }); // no stack.json: no local stack
 }
 
 /** A local HTTP server whose answers come from `handler`. */

@@ -10,9 +10,8 @@ import { collectOutcomes } from '../support/processor-outcomes';
 import { startStack, type Stack } from '../../scripts/local/stack';
 import { readStackState, stateFile } from '../../scripts/local/stack-state';
 import { sendEvents, sign, type OutgoingEvent } from '../../scripts/cli/send';
-import { main } from '../../scripts/cli/index';
 import { startTrackApiServer, type TrackApiServer } from '../support/track-api-server';
-import type { Io } from '../../scripts/cli/args';
+import { runCli } from '../support/cli';
 
 jest.setTimeout(180_000);
 
@@ -117,17 +116,8 @@ describe('a stack as `npm start` runs it: dry-run actions, development key', () 
   });
 
   it('the commands find the stack through its state file: report queries the views the stack created', async () => {
-    let out = '';
-    let err = '';
-    const io: Io = {
-      out: (t) => void (out += t),
-      err: (t) => void (err += t),
-      isTTY: false,
-      env: {},
-      localDir,
-    };
     const file = path.join(localDir, 'report.html');
-    const code = await main(['report', '--out', file], io);
+    const { code, out, err } = await runCli(['report', '--out', file], { localDir });
     expect(err).toBe('');
     expect(code).toBe(0);
     expect(out).toContain(`wrote ${file} (local warehouse, dataset ${stack.state.dataset})`);
@@ -227,17 +217,9 @@ describe('a stack with a second workspace (npm start -- --workspaces eu)', () =>
   });
 
   it('`send --workspace eu` lands the events as workspace eu; the same events at / are the default workspace’s', async () => {
-    let err = '';
-    const io: Io = {
-      out: () => undefined,
-      err: (t) => void (err += t),
-      isTTY: false,
-      env: {},
-      localDir: dir,
-    };
-    expect(await main(['send', '--all', '--workspace', 'eu'], io)).toBe(0);
-    expect(await main(['send', '--all'], io)).toBe(0);
-    expect(err).toBe('');
+    const eu = await runCli(['send', '--all', '--workspace', 'eu'], { localDir: dir });
+    const byDefault = await runCli(['send', '--all'], { localDir: dir });
+    expect([eu.code, eu.err, byDefault.code, byDefault.err]).toEqual([0, '', 0, '']);
     // The default workspace's key is refused at /eu, and an unknown workspace is 404.
     const raw = fixtures[0]!.body;
     const body = new Uint8Array(raw);

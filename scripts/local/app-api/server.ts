@@ -8,6 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { DeliveryRecord, type ApiDelivery } from './record';
+import { WEBHOOK_EVENTS } from '../../../shared/reconcile/facts';
 
 export type AppApiFault =
   /** Answer `status` (with Retry-After when given) `times` times. */
@@ -60,24 +61,6 @@ export interface AppApiServer {
 }
 
 const SIX_MONTHS = 183 * 86400;
-const DEFAULT_EVENTS = ['email', 'push', 'in_app', 'sms', 'whatsapp', 'slack', 'webhook'].flatMap((t) =>
-  [
-    'drafted',
-    'attempted',
-    'sent',
-    'delivered',
-    'opened',
-    'clicked',
-    'converted',
-    'bounced',
-    'dropped',
-    'spammed',
-    'failed',
-    'unsubscribed',
-    'undeliverable',
-  ].map((m) => `${t}_${m}`),
-);
-
 export function defaultReportingWebhook(endpoint = 'http://127.0.0.1:8080/'): ReportingWebhookConfig {
   return {
     id: 1,
@@ -86,7 +69,8 @@ export function defaultReportingWebhook(endpoint = 'http://127.0.0.1:8080/'): Re
     disabled: false,
     full_resolution: false,
     with_content: false,
-    events: ['customer_subscribed', 'customer_unsubscribed', ...DEFAULT_EVENTS],
+    // Subscribed to everything a reporting webhook can send.
+    events: ['customer_subscribed', 'customer_unsubscribed', ...WEBHOOK_EVENTS],
   };
 }
 
