@@ -174,6 +174,11 @@ export async function measureProcessor(): Promise<{ markdown: string; figures: P
   let firestore: Emulator | undefined;
   let warehouse: WarehouseServer | undefined;
   let track: TrackApiServer | undefined;
+  // The clients find the emulator and the warehouse through these; the benchmarks after this one must not.
+  const previousEnv = {
+    FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
+    BIGQUERY_EMULATOR_HOST: process.env.BIGQUERY_EMULATOR_HOST,
+  };
   try {
     firestore = await startEmulator('firestore', { logDir });
     process.env.FIRESTORE_EMULATOR_HOST = firestore.host;
@@ -261,6 +266,10 @@ export async function measureProcessor(): Promise<{ markdown: string; figures: P
     ].join('\n');
     return { markdown, figures };
   } finally {
+    for (const [name, value] of Object.entries(previousEnv)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
     await track?.close();
     await warehouse?.close();
     await firestore?.stop();

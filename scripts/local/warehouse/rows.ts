@@ -144,29 +144,31 @@ const TIMESTAMP_TEXT =
 
 /** Micros since the epoch from an ISO/BigQuery-style string or from epoch seconds (a number), as BigQuery accepts. */
 function parseTimestampMicros(v: unknown, name: string): bigint {
-  const bad = new InvalidValue(
-    `Could not parse '${String(v)}' as a timestamp for field ${name}. Required format is YYYY-MM-DD HH:MM[:SS[.SSSSSS]] or epoch seconds.`,
-  );
+  // Built only when thrown: an Error captures a stack, and every timestamp of every row passes here.
+  const bad = (): InvalidValue =>
+    new InvalidValue(
+      `Could not parse '${String(v)}' as a timestamp for field ${name}. Required format is YYYY-MM-DD HH:MM[:SS[.SSSSSS]] or epoch seconds.`,
+    );
   let micros: bigint;
   if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw bad;
+    if (!Number.isFinite(v)) throw bad();
     micros = BigInt(Math.round(v * 1e6));
   } else if (typeof v === 'string') {
     const m = TIMESTAMP_TEXT.exec(v.trim());
-    if (!m) throw bad;
+    if (!m) throw bad();
     const days = daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3]));
     const [h, min, s] = [Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)];
-    if (days === undefined || h > 23 || min > 59 || s > 59) throw bad;
+    if (days === undefined || h > 23 || min > 59 || s > 59) throw bad();
     const fraction = BigInt((m[7] ?? '').padEnd(6, '0').slice(0, 6));
     micros =
       (BigInt(days) * 86400n + BigInt(h * 3600 + min * 60 + s)) * 1_000_000n +
       fraction -
       BigInt(offsetSeconds(m[8])) * 1_000_000n;
   } else {
-    throw bad;
+    throw bad();
   }
   // BigQuery's TIMESTAMP range: 0001-01-01 to 9999-12-31.
-  if (micros < -62135596800000000n || micros > 253402300799999999n) throw bad;
+  if (micros < -62135596800000000n || micros > 253402300799999999n) throw bad();
   return micros;
 }
 

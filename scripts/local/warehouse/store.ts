@@ -357,8 +357,10 @@ export class WarehouseStore {
       if (accepted.length > 0) {
         const appender = await this.conn.createAppender(tableId, datasetId);
         try {
+          // Each columnType() call builds a logical type in the native binding: read them once per request.
+          const types = Array.from({ length: appender.columnCount }, (_, col) => appender.columnType(col));
           for (const row of accepted) {
-            row.values.forEach((value, col) => appender.appendValue(value, appender.columnType(col)));
+            row.values.forEach((value, col) => appender.appendValue(value, types[col]));
             appender.endRow();
           }
           appender.flushSync();
