@@ -128,7 +128,7 @@ const teardown = async (s: Setup): Promise<void> => {
   await s.warehouse.close();
 };
 
-interface BackfillFigures {
+export interface BackfillFigures {
   deliveries: number;
   /** Read and compared, nothing written: what the App API side reaches when the warehouse is not the bottleneck. */
   dryRun: boolean;
@@ -193,7 +193,7 @@ async function backfill(n: number, dryRun = false): Promise<BackfillFigures> {
   }
 }
 
-interface ReconcileFigures {
+export interface ReconcileFigures {
   events: number;
   deliveries: number;
   seconds: number;
@@ -263,7 +263,12 @@ function table(header: string[], rows: Array<Array<string | number>>): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-export async function measureCompleteness(): Promise<{ markdown: string }> {
+export interface CompletenessFigures {
+  backfill: BackfillFigures[];
+  reconcile: ReconcileFigures;
+}
+
+export async function measureCompleteness(): Promise<{ markdown: string; figures: CompletenessFigures }> {
   const load = os.loadavg()[0]!;
   const runs: BackfillFigures[] = [];
   for (const [n, dryRun] of [
@@ -309,6 +314,12 @@ export async function measureCompleteness(): Promise<{ markdown: string }> {
       ]),
     ),
     '',
+    'Reading it: the dry run reads and compares everything and writes nothing, so it shows the App API side at the ' +
+      "limit. Writing, the warehouse binds: the local one (DuckDB, one insert at a time, in this benchmark's " +
+      'process) stores the rows/s above, a third of the 30,000 rows/s that 10 pages of 1,000 deliveries a second ' +
+      "bring; BigQuery's streaming API takes 100,000 rows/s per table. Against BigQuery, the CLI's own CPU per row " +
+      "(mostly the BigQuery client's copies of each request) is the next limit.",
+    '',
     `Reconcile of one day with ${day.events.toLocaleString('en-US')} webhook events (${day.deliveries.toLocaleString('en-US')} deliveries), all landed:`,
     '',
     table(
@@ -325,7 +336,7 @@ export async function measureCompleteness(): Promise<{ markdown: string }> {
       ],
     ),
   ].join('\n');
-  return { markdown };
+  return { markdown, figures: { backfill: runs, reconcile: day } };
 }
 
 export const benchmark: Benchmark = {

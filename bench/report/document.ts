@@ -3,6 +3,7 @@
 // what the capacity model makes of those figures (bench/capacity/).
 
 import type { ValidationFigures } from '../capacity.bench';
+import type { CompletenessFigures } from '../completeness.bench';
 import type { CapacityFigures } from '../capacity/measured';
 import { cloudEnvironment, simulate, sustainedCapacity } from '../capacity/model';
 import { capacitySection, count } from '../capacity/report';
@@ -51,7 +52,7 @@ export interface ReportInput {
     validation: { markdown: string; figures: ValidationFigures };
   };
   /** bench/completeness.bench.ts: backfill and reconcile against the App API stand-in. */
-  completeness?: { markdown: string };
+  completeness?: { markdown: string; figures: CompletenessFigures };
 }
 
 export interface Report {
@@ -66,6 +67,38 @@ export const CHARTS_DIR = 'bench/charts';
 const COLORS = { p99: '#c2410c', p50: '#1d4ed8', paced: '#1d4ed8', burst: '#c2410c', target: '#15803d' };
 
 const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
+
+/** Backfill against the App API's limit (dry run, then writing), its memory, and a day's reconcile. */
+function completenessRows(figures: CompletenessFigures | undefined): string[][] {
+  if (figures === undefined) return [];
+  const writing = figures.backfill.filter((r) => !r.dryRun);
+  const dry = figures.backfill.find((r) => r.dryRun);
+  const share = (r: { requestRate: number }) => r.requestRate / 10;
+  const sizes = (runs: Array<{ deliveries: number }>) =>
+    runs.map((r) => `${count(r.deliveries / 1000)}k`).join(' / ');
+  const rows: string[][] = [];
+  if (dry !== undefined && writing[0] !== undefined)
+    rows.push([
+      `backfill of ${dry.deliveries.toLocaleString('en-US')} deliveries, share of the App API's 10 requests/s: dry run / writing to the local warehouse`,
+      `${fmt(share(dry) * 100, 0)}% / ${fmt(share(writing[0]) * 100, 0)}%`,
+      '≥ 80%',
+      `${verdict(share(dry) >= 0.8)} / ${verdict(share(writing[0]) >= 0.8)} (the local warehouse binds)`,
+    ]);
+  if (writing.length > 1)
+    rows.push([
+      `backfill peak RSS, ${sizes(writing)} deliveries`,
+      writing.map((r) => `${fmt(r.peakRssMiB, 0)} MiB`).join(' / '),
+      'flat',
+      '',
+    ]);
+  rows.push([
+    `reconcile of a day with ${figures.reconcile.events.toLocaleString('en-US')} webhook events`,
+    `${fmt(figures.reconcile.seconds, 1)} s`,
+    '< 60 s',
+    verdict(figures.reconcile.seconds < 60),
+  ]);
+  return rows;
+}
 /** "met", "**missed**", or which levels met and which missed. */
 function perLevelVerdict(levels: number[], ok: boolean[]): string {
   if (ok.every(Boolean)) return verdict(true);
@@ -368,6 +401,7 @@ export function renderReport(input: ReportInput): Report {
           '',
           '',
         ],
+        ...completenessRows(input.completeness?.figures),
         [
           'cost per million events, steady / sparse traffic',
           `${usd(cost.steady)} / ${usd(cost.sparse)}, plus ${usd(cost.fixed)} per month for the warm webhook`,
