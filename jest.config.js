@@ -20,8 +20,9 @@ const common = {
 /** @type {import('jest').Config} */
 module.exports = {
   maxWorkers: 2,
-  // A global setting: Jest ignores it inside a project.
+  // Global settings: Jest ignores them inside a project.
   testTimeout: 60000,
+  testSequencer: '<rootDir>/test/support/sequencer.mjs',
   projects: [
     {
       ...common,
