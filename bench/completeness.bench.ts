@@ -18,6 +18,7 @@ import { startAppApiServer, type AppApiServer } from '../scripts/local/app-api/s
 import { startWarehouseServer, type WarehouseServer } from '../scripts/local/warehouse/server';
 import { ensureWarehouseTables } from '../scripts/local/warehouse/setup';
 import type { Benchmark } from './figures';
+import { table } from './report/markdown';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'scripts', 'cli', 'index.js');
@@ -256,11 +257,6 @@ async function reconcileDay(): Promise<ReconcileFigures> {
   } finally {
     await teardown(s);
   }
-}
-
-function table(header: string[], rows: Array<Array<string | number>>): string {
-  const line = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
 export interface CompletenessFigures {

@@ -15,6 +15,7 @@ import { createLogger } from '../shared/log';
 import { buildProcessor, type ProcessorTuning } from '../functions/build-processor';
 import { startTrackApiServer, type TrackApiServer } from '../test/support/track-api-server';
 import type { Benchmark, ProcessorFigures, ProcessorRunFigures } from './figures';
+import { table } from './report/markdown';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const EVENTS = 1000;
@@ -71,11 +72,6 @@ async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promi
 
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-
-function table(header: string[], rows: Array<Array<string | number>>): string {
-  const line = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
-}
 
 class ProcessorBench {
   private runs = 0;

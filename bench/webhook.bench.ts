@@ -17,6 +17,7 @@ import { packageFunction } from '../scripts/package-function';
 import { DEFAULT_BATCHING, type Batching } from '../shared/webhook/publisher';
 import { cpuMs, processGroup } from './report/proc';
 import { median, throughputRatio, type Benchmark, type LoadResult, type WebhookFigures } from './figures';
+import { table } from './report/markdown';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -171,11 +172,6 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
-
-function table(header: string[], rows: Array<Array<string | number>>): string {
-  const line = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
-}
 
 class Bench {
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cio-webhook-bench-'));
